@@ -1,0 +1,316 @@
+"""The schema: every business row carries ``store_id``; invariants the database can hold, it holds."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Sequence,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _ts(name: str, nullable: bool = False) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+def _store() -> Column[int]:
+    return Column("store_id", Integer, ForeignKey("stores.id", ondelete="CASCADE"), nullable=False)
+
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("currency", String(3), nullable=False, server_default="GBP"),
+    Column("timezone", Text, nullable=False, server_default="UTC"),
+    _ts("created_at"),
+)
+
+automation_modes = Table(
+    "automation_modes",
+    metadata,
+    Column("store_id", Integer, ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Column("automation", String(64), primary_key=True),
+    Column("mode", String(16), nullable=False),
+    _ts("updated_at"),
+    CheckConstraint("mode IN ('live', 'shadow', 'off')", name="mode_known"),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _store(),
+    Column("code", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("priority", Integer, nullable=False, server_default="100"),
+    UniqueConstraint("store_id", "code", name="uq_locations_store_code"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _store(),
+    Column("handle", String(200), nullable=False),
+    Column("title", Text, nullable=False),
+    UniqueConstraint("store_id", "handle", name="uq_products_store_handle"),
+)
+
+variants = Table(
+    "variants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _store(),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("sku", String(100), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("price", Numeric(12, 2), nullable=False),
+    UniqueConstraint("store_id", "sku", name="uq_variants_store_sku"),
+)
+
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("sku", String(100), nullable=False),
+    Column("location_id", Integer, ForeignKey("locations.id", ondelete="CASCADE"), nullable=False),
+    Column("on_hand", Integer, nullable=False, server_default="0"),
+    Column("reserved", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("store_id", "sku", "location_id", name="uq_stock_levels_store_sku_location"),
+    CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+    CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+)
+
+stock_ledger = Table(
+    "stock_ledger",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("sku", String(100), nullable=False),
+    Column("location_id", Integer, nullable=False),
+    Column("delta_on_hand", Integer, nullable=False),
+    Column("delta_reserved", Integer, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("reference", Text, nullable=False),
+    _ts("at"),
+    Index("ix_stock_ledger_store_sku", "store_id", "sku", "id"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("email", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("store_id", "email", name="uq_customers_store_email"),
+)
+
+order_ids = Sequence("orders_id_seq", metadata=metadata)
+backorder_seq = Sequence("backorder_seq", metadata=metadata)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", BigInteger, order_ids, primary_key=True, server_default=order_ids.next_value()),
+    _store(),
+    Column("channel", String(32), nullable=False),
+    Column("external_id", Text, nullable=False),
+    Column("number", Text, nullable=False),
+    Column("customer_id", BigInteger, ForeignKey("customers.id"), nullable=True),
+    Column("email", Text, nullable=False),
+    Column("customer_name", Text, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("payment_state", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", Numeric(14, 2), nullable=False),
+    Column("shipping_address", JSONB, nullable=False),
+    Column("billing_address", JSONB, nullable=True),
+    Column("holds", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("fingerprint", String(32), nullable=False),
+    Column("backorder_seq", BigInteger, nullable=True),
+    _ts("placed_at"),
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("store_id", "channel", "external_id", name="uq_orders_store_channel_external"),
+    Index("ix_orders_store_fingerprint", "store_id", "fingerprint", "created_at"),
+    Index("ix_orders_store_status", "store_id", "status", "id"),
+    Index(
+        "ix_orders_backorder_queue",
+        "store_id",
+        "backorder_seq",
+        postgresql_where=text("backorder_seq IS NOT NULL"),
+    ),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(100), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Numeric(12, 2), nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    Index("ix_order_lines_store_sku", "store_id", "sku"),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("sku", String(100), nullable=False),
+    Column("location_id", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("carrier", Text, nullable=False),
+    Column("tracking_number", Text, nullable=False),
+    Column("tracking_url", Text, nullable=False, server_default=""),
+    Column("lines", JSONB, nullable=False),
+    _ts("shipped_at"),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("source", String(64), nullable=False),
+    Column("source_id", Text, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("headers", JSONB, nullable=False, server_default="{}"),
+    Column("body", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    _ts("received_at"),
+    UniqueConstraint("store_id", "source", "source_id", name="uq_inbox_store_source_id"),
+    CheckConstraint("status IN ('processed', 'rejected', 'failed')", name="status_known"),
+)
+
+effects = Table(
+    "effects",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("kind", String(64), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("automation", String(64), nullable=False),
+    Column("subject_id", BigInteger, nullable=True),
+    Column("payload", JSONB, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False, server_default="5"),
+    Column("last_error", Text, nullable=True),
+    Column("result", JSONB, nullable=True),
+    _ts("created_at"),
+    _ts("next_attempt_at", nullable=True),
+    _ts("done_at", nullable=True),
+    UniqueConstraint("store_id", "key", name="uq_effects_store_key"),
+    Index("ix_effects_store_subject", "store_id", "subject_id"),
+    Index("ix_effects_due", "status", "next_attempt_at", postgresql_where=text("status IN ('pending', 'retrying')")),
+)
+
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("reason_code", String(64), nullable=False),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", BigInteger, nullable=True),
+    Column("title", Text, nullable=False),
+    Column("context", JSONB, nullable=False),
+    Column("allowed_actions", ARRAY(Text), nullable=False),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("assignee", Text, nullable=True),
+    Column("resolution", Text, nullable=True),
+    Column("resolved_by", Text, nullable=True),
+    _ts("created_at"),
+    _ts("due_at", nullable=True),
+    _ts("resolved_at", nullable=True),
+    Index("ix_review_items_store_status", "store_id", "status", "id"),
+    Index("ix_review_items_subject", "store_id", "subject_type", "subject_id"),
+    Index(
+        "uq_review_items_open_per_subject_reason",
+        "store_id",
+        "subject_type",
+        "subject_id",
+        "reason_code",
+        unique=True,
+        postgresql_where=text("status = 'open' AND subject_id IS NOT NULL"),
+    ),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    _ts("at"),
+    Column("trigger", Text, nullable=False),
+    Column("policy", String(64), nullable=False),
+    Column("policy_version", String(32), nullable=False),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", BigInteger, nullable=True),
+    Column("inputs", JSONB, nullable=False),
+    Column("outcome", JSONB, nullable=False),
+    Column("shadow", Boolean, nullable=False, server_default="false"),
+    Index("ix_decisions_subject", "store_id", "subject_type", "subject_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("name", String(64), nullable=False),
+    _ts("at"),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", BigInteger, nullable=True),
+    Column("data", JSONB, nullable=False),
+    Index("ix_events_store_name_at", "store_id", "name", "at"),
+)

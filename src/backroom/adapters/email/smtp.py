@@ -1,0 +1,72 @@
+"""Customer emails over real SMTP: Jinja2 templates (text + HTML), a stable Message-ID from the idempotency key
+so a receiver (or a mail client) can collapse the rare duplicate a crash after sending can cause."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from backroom.config import SmtpSettings
+
+SUBJECTS = {
+    "order_confirmation": "Your order {order_number} is confirmed",
+    "backorder_notice": "Part of your order {order_number} is on backorder",
+    "backorder_eta": "New delivery estimate for your order {order_number}",
+    "backorder_allocated": "Good news: your order {order_number} is on its way to our warehouse",
+    "shipping_confirmation": "Your order {order_number} has shipped",
+    "order_cancelled": "Your order {order_number} has been cancelled",
+}
+
+
+class TemplateRenderer:
+    def __init__(self) -> None:
+        self.env = Environment(
+            loader=PackageLoader("backroom.adapters.email", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            undefined=StrictUndefined,
+        )
+
+    def render(self, template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+        subject = SUBJECTS[template].format(**context)
+        text = self.env.get_template(f"{template}.txt").render(**context)
+        html = self.env.get_template(f"{template}.html").render(**context)
+        return subject, text, html
+
+
+def message_id(key: str) -> str:
+    return "<" + re.sub(r"[^A-Za-z0-9._-]", ".", key) + "@backroom>"
+
+
+class SmtpSender:
+    def __init__(self, settings: SmtpSettings, renderer: TemplateRenderer | None = None) -> None:
+        self.settings = settings
+        self.renderer = renderer or TemplateRenderer()
+
+    def build(self, payload: dict[str, Any], key: str) -> EmailMessage:
+        subject, text, html = self.renderer.render(payload["template"], payload["context"])
+        msg = EmailMessage()
+        msg["From"] = self.settings.sender
+        msg["To"] = payload["to"]
+        msg["Subject"] = subject
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = message_id(key)
+        msg["Idempotency-Key"] = key
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        return msg
+
+    def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
+        msg = self.build(payload, key)
+        s = self.settings
+        with smtplib.SMTP(s.host, s.port, timeout=s.timeout_s) as smtp:
+            if s.starttls:
+                smtp.starttls()
+            if s.username and s.password:
+                smtp.login(s.username, s.password.get_secret_value())
+            smtp.send_message(msg)
+        return {"message_id": msg["Message-ID"]}

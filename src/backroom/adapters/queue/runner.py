@@ -1,0 +1,109 @@
+"""Runs effects: at least once by construction (jobs, sweeps, stalled-job recovery), exactly once in effect
+(the row lock + status check here, and the idempotency key passed to the receiver).
+
+While an effect runs, its row is locked FOR UPDATE in an open transaction; the remote call happens inside it and
+"done" is committed right after. A crash before the commit leaves the effect pending (the lock dies with the
+connection), so it runs again and the receiver dedupes on the key: that sent-but-not-recorded window is one UPDATE
+and one COMMIT long.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, text, update
+
+from backroom.adapters.db import tables as t
+from backroom.adapters.queue.defer import defer_effect_jobs
+from backroom.config import EffectSettings
+from backroom.orders.error_codes import ALLOWED_ACTIONS, ReasonCode
+from backroom.service_layer.effects import EffectStatus
+from backroom.shared.clock import Clock
+
+log = logging.getLogger(__name__)
+
+Executor = Callable[[dict[str, Any], str], dict[str, Any] | None]
+
+FAILURE_REASONS = {
+    "fulfillment_request": ReasonCode.FULFILLMENT_FAILED,
+    "fulfillment_cancel": ReasonCode.FULFILLMENT_FAILED,
+    "email": ReasonCode.EMAIL_FAILED,
+}
+
+
+class EffectRunner:
+    def __init__(self, engine: Engine, executors: Mapping[str, Executor], clock: Clock, settings: EffectSettings):
+        self.engine = engine
+        self.executors = dict(executors)
+        self.clock = clock
+        self.settings = settings
+
+    def run(self, effect_ids: list[int]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for effect_id in effect_ids:
+            outcome = self.run_one(effect_id)
+            counts[outcome] = counts.get(outcome, 0) + 1
+        return counts
+
+    def run_one(self, effect_id: int) -> str:
+        e = t.effects
+        with self.engine.connect() as conn, conn.begin():
+            row = conn.execute(
+                select(e).where(e.c.id == effect_id, e.c.status.in_([EffectStatus.PENDING, EffectStatus.RETRYING]))
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return "skipped"
+            try:
+                result = self.executors[row.kind](row.payload, row.key)
+            except Exception as err:  # an effect's failure is recorded, retried and then reviewed, never lost
+                log.warning("effect %s (%s) failed: %s", row.id, row.kind, type(err).__name__)
+                return self._failed(conn, row, err)
+            conn.execute(
+                update(e).where(e.c.id == row.id).values(
+                    status=EffectStatus.DONE, attempts=row.attempts + 1, done_at=self.clock.now(), result=result
+                )
+            )
+            return "done"
+
+    def _failed(self, conn: Any, row: Any, err: Exception) -> str:
+        e, now = t.effects, self.clock.now()
+        attempts = row.attempts + 1
+        error = f"{type(err).__name__}: {err}"[:2000]
+        if attempts >= row.max_attempts:
+            conn.execute(update(e).where(e.c.id == row.id).values(
+                status=EffectStatus.FAILED, attempts=attempts, last_error=error, done_at=now))
+            reason = FAILURE_REASONS.get(row.kind, ReasonCode.FULFILLMENT_FAILED)
+            conn.execute(insert(t.review_items).values(
+                store_id=row.store_id, reason_code=reason.value, subject_type="effect", subject_id=row.id,
+                title=f"{row.kind.replace('_', ' ')} failed after {attempts} attempts",
+                context={"effect_id": row.id, "key": row.key, "kind": row.kind, "error": error,
+                         "order_id": row.subject_id},
+                allowed_actions=[a.value for a in ALLOWED_ACTIONS[reason]], status="open", created_at=now))
+            return "failed"
+        delay = min(self.settings.backoff_cap_s, self.settings.backoff_base_s * 2 ** (attempts - 1))
+        retry_at = now + timedelta(seconds=delay)
+        conn.execute(update(e).where(e.c.id == row.id).values(
+            status=EffectStatus.RETRYING, attempts=attempts, last_error=error, next_attempt_at=retry_at))
+        defer_effect_jobs(conn, [row.id], scheduled_at=retry_at)
+        return "retrying"
+
+    def sweep(self, older_than: timedelta = timedelta(seconds=60)) -> int:
+        """Re-queue effects that are due but whose job was lost; the status check makes extra jobs harmless."""
+        with self.engine.begin() as conn:
+            ids = conn.execute(
+                text("SELECT id FROM effects WHERE status IN ('pending', 'retrying') AND next_attempt_at < :cutoff"
+                     " ORDER BY id LIMIT 10000"),
+                {"cutoff": self.clock.now() - older_than},
+            ).scalars().all()
+            defer_effect_jobs(conn, [int(i) for i in ids])
+        return len(ids)
+
+    def pending_ids(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return [int(i) for i in conn.execute(
+                text("SELECT id FROM effects WHERE status IN ('pending', 'retrying') AND next_attempt_at <= :now"
+                     " ORDER BY id"), {"now": self.clock.now()}).scalars()]

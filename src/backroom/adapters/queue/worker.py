@@ -1,0 +1,64 @@
+"""The worker: a procrastinate worker running effect jobs, plus a recovery loop that re-queues the jobs of workers
+that died (no heartbeat) and effects whose job went missing. Run as many as you like, anywhere, on one database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import procrastinate
+
+from backroom.adapters.queue.defer import EFFECTS_QUEUE, RUN_EFFECTS_TASK
+from backroom.adapters.queue.runner import EffectRunner
+from backroom.config import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+
+def make_app(dsn: str, runner: EffectRunner) -> procrastinate.App:
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn))
+
+    @app.task(name=RUN_EFFECTS_TASK, queue=EFFECTS_QUEUE)
+    def run_effects(effect_ids: list[int]) -> None:
+        runner.run(effect_ids)
+
+    return app
+
+
+async def recover_forever(app: procrastinate.App, runner: EffectRunner, settings: WorkerSettings) -> None:
+    while True:
+        await recover_once(app, runner, settings)
+        await asyncio.sleep(settings.poll_s)
+
+
+async def recover_once(app: procrastinate.App, runner: EffectRunner, settings: WorkerSettings) -> int:
+    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.stalled_after_s))
+    for job in stalled:
+        await app.job_manager.retry_job(job)
+    swept = await asyncio.to_thread(runner.sweep, timedelta(seconds=settings.stalled_after_s))
+    if stalled or swept:
+        log.info("recovered %d stalled jobs, re-queued %d effects", len(stalled), swept)
+    return len(stalled) + swept
+
+
+async def run_worker(
+    app: procrastinate.App, runner: EffectRunner, settings: WorkerSettings, *, wait: bool = True
+) -> None:
+    async with app.open_async():
+        recovery = asyncio.create_task(recover_forever(app, runner, settings)) if wait else None
+        try:
+            await app.run_worker_async(
+                queues=[EFFECTS_QUEUE],
+                concurrency=settings.concurrency,
+                wait=wait,
+                delete_jobs="successful",
+                install_signal_handlers=wait,
+                update_heartbeat_interval=settings.heartbeat_s,
+                stalled_worker_timeout=settings.stalled_after_s,
+                listen_notify=wait,
+                fetch_job_polling_interval=settings.poll_s,
+            )
+        finally:
+            if recovery is not None:
+                recovery.cancel()

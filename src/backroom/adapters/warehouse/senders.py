@@ -1,0 +1,73 @@
+"""Fulfillment requests to the warehouse/3PL: a signed HTTP POST, or a CSV file per request dropped in a folder.
+
+HTTP: JSON body, ``X-Backroom-Signature`` = base64 HMAC-SHA256 of the raw body with the warehouse secret, and an
+``Idempotency-Key`` header the receiver dedupes on. CSV: one file per key, written atomically (temp + rename), so a
+repeated run finds the file and does nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from backroom.config import WarehouseSettings
+from backroom.errors import ConfigurationError, EffectFailed
+from backroom.shared.hashing import sign
+
+
+class HttpWarehouse:
+    def __init__(self, settings: WarehouseSettings, transport: httpx.BaseTransport | None = None) -> None:
+        if not settings.url or settings.secret is None:
+            raise ConfigurationError("warehouse mode 'http' needs BACKROOM_WAREHOUSE__URL and __SECRET")
+        self.url = settings.url
+        self.secret = settings.secret.get_secret_value()
+        self.client = httpx.Client(timeout=settings.timeout_s, transport=transport)
+
+    def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
+        body = json.dumps(payload, sort_keys=True).encode()
+        response = self.client.post(
+            self.url,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "Idempotency-Key": key,
+                "X-Backroom-Signature": sign(self.secret, body),
+                "X-Backroom-Type": payload.get("type", "fulfillment_request"),
+            },
+        )
+        if response.status_code >= 300:
+            raise EffectFailed(f"warehouse answered {response.status_code}")
+        return {"status_code": response.status_code}
+
+
+CSV_COLUMNS = ("order_number", "sku", "quantity", "title", "name", "line1", "line2", "city", "postal_code",
+               "area", "country", "phone", "location_id", "idempotency_key")
+
+
+class CsvWarehouse:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / (re.sub(r"[^A-Za-z0-9._-]", "_", key) + ".csv")
+        if target.exists():
+            return {"file": target.name, "existing": True}
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        ship_to = payload.get("ship_to", {})
+        for line in payload.get("lines", [{"sku": "", "quantity": 0, "title": "CANCEL"}]):
+            writer.writerow([payload["order_number"], line["sku"], line["quantity"], line.get("title", ""),
+                             *(ship_to.get(f, "") for f in CSV_COLUMNS[4:12]), payload.get("location_id", ""), key])
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(buffer.getvalue())
+        os.replace(tmp, target)
+        return {"file": target.name}

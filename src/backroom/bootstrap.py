@@ -1,0 +1,99 @@
+"""Composition root: settings → database → queue → adapters → bus. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from backroom.adapters.db import migrate
+from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine, normalize_url
+from backroom.adapters.db.uow import SqlUnitOfWork
+from backroom.adapters.email.smtp import SmtpSender
+from backroom.adapters.queue.runner import EffectRunner, Executor
+from backroom.adapters.queue.worker import make_app, run_worker
+from backroom.adapters.warehouse.senders import CsvWarehouse, HttpWarehouse
+from backroom.config import Settings
+from backroom.orders import commands, handlers
+from backroom.orders.validation import OrderPolicy
+from backroom.service_layer.messagebus import InboxEntry, MessageBus
+from backroom.shared.clock import Clock, SystemClock
+
+
+@dataclass
+class Backroom:
+    settings: Settings
+    engine: Engine
+    database_url: str
+    clock: Clock
+    bus: MessageBus
+    runner: EffectRunner
+    embedded: EmbeddedPostgres | None = None
+    _stores: dict[str, int] = field(default_factory=dict)
+
+    def store_id(self, slug: str | None = None) -> int:
+        slug = slug or self.settings.store
+        if slug not in self._stores:
+            self._stores[slug] = migrate.ensure_store(self.engine, slug)
+        return self._stores[slug]
+
+    def handle(self, command: Any, store: str | None = None, inbox: Sequence[InboxEntry] = ()) -> Any:
+        return self.bus.handle(command, self.store_id(store), inbox)
+
+    def drain(self) -> None:
+        """Run every effect that is due now, then return (demo, tests, `backroom worker --once`)."""
+        app = make_app(libpq_dsn(self.database_url), self.runner)
+        asyncio.run(run_worker(app, self.runner, self.settings.worker, wait=False))
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def build(settings: Settings | None = None, clock: Clock | None = None, *, migrate_schema: bool = True,
+          executors: dict[str, Executor] | None = None) -> Backroom:
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    embedded = None
+    if settings.database_url:
+        url = normalize_url(settings.database_url)
+    else:
+        embedded = EmbeddedPostgres(settings.home)
+        url = embedded.start()
+    engine = make_engine(url)
+    if migrate_schema:
+        migrate.upgrade(engine)
+    pipeline = handlers.PipelineSettings(
+        policy=OrderPolicy(high_value_threshold=settings.high_value_threshold), handling_days=settings.handling_days
+    )
+    bus = MessageBus(
+        uow_factory=lambda store_id, inbox: SqlUnitOfWork(
+            engine, store_id, clock, settings.effects.max_attempts, inbox
+        ),
+        handlers={
+            cmd: functools.partial(fn, settings=pipeline)
+            for cmd, fn in {
+                commands.ImportOrders: handlers.import_orders,
+                commands.CancelOrder: handlers.cancel_order,
+                commands.RecordShipment: handlers.record_shipment,
+                commands.RecordDelivery: handlers.record_delivery,
+                commands.ReceiveStock: handlers.receive_stock,
+                commands.SetRestockEta: handlers.set_restock_eta,
+                commands.ResolveReviewItem: handlers.resolve_review_item,
+            }.items()
+        },
+    )
+    runner = EffectRunner(engine, executors or default_executors(settings), clock, settings.effects)
+    return Backroom(settings, engine, url, clock, bus, runner, embedded)
+
+
+def default_executors(settings: Settings) -> dict[str, Executor]:
+    warehouse: Executor = (
+        HttpWarehouse(settings.warehouse) if settings.warehouse.mode == "http" else CsvWarehouse(settings.warehouse_dir)
+    )
+    return {"email": SmtpSender(settings.smtp), "fulfillment_request": warehouse, "fulfillment_cancel": warehouse}

@@ -1,0 +1,63 @@
+"""Typed settings from the environment (``BACKROOM_`` prefix, nested with ``__``); built once by bootstrap."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SmtpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 1025
+    sender: str = "Backroom Store <orders@example.com>"
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+    timeout_s: float = 10.0
+
+
+class WarehouseSettings(BaseModel):
+    """Where fulfillment requests go: a signed HTTP POST, or a CSV file per request in a folder."""
+
+    mode: Literal["csv", "http"] = "csv"
+    url: str | None = None
+    secret: SecretStr | None = None
+    csv_dir: Path | None = None
+    timeout_s: float = 10.0
+
+
+class WorkerSettings(BaseModel):
+    concurrency: int = 4
+    heartbeat_s: float = 10.0
+    stalled_after_s: float = 30.0
+    poll_s: float = 5.0
+
+
+class EffectSettings(BaseModel):
+    max_attempts: int = 5
+    backoff_base_s: float = 2.0
+    backoff_cap_s: float = 900.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BACKROOM_", env_nested_delimiter="__", extra="ignore")
+
+    database_url: str | None = Field(default=None, description="PostgreSQL ≥ 14; unset = embedded server")
+    home: Path = Path(".backroom")
+    store: str = "default"
+    api_token: SecretStr | None = None
+    inbound_secret: SecretStr | None = None
+    high_value_threshold: Decimal = Decimal("1000")
+    handling_days: int = 1
+    smtp: SmtpSettings = SmtpSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+    worker: WorkerSettings = WorkerSettings()
+    effects: EffectSettings = EffectSettings()
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.warehouse.csv_dir or self.home / "warehouse" / "outbox"

@@ -1,0 +1,84 @@
+"""Commands of the orders context: one handler each, failure propagates to the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from backroom.orders.model import Address, OrderLine, PaymentState
+from backroom.shared.messages import Command
+
+
+@dataclass(frozen=True)
+class IncomingOrder:
+    channel: str
+    external_id: str
+    number: str
+    email: str
+    customer_name: str
+    currency: str
+    payment_state: PaymentState
+    shipping_address: Address
+    billing_address: Address | None
+    lines: tuple[OrderLine, ...]
+    placed_at: datetime
+    source_ref: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal("0"))
+
+
+@dataclass(frozen=True)
+class ImportOrders(Command):
+    orders: tuple[IncomingOrder, ...]
+
+
+@dataclass(frozen=True)
+class CancelOrder(Command):
+    order_id: int
+    reason: str = "customer request"
+    actor: str = "system"
+
+
+@dataclass(frozen=True)
+class RecordShipment(Command):
+    order_id: int
+    carrier: str
+    tracking_number: str
+    tracking_url: str = ""
+
+
+@dataclass(frozen=True)
+class RecordDelivery(Command):
+    order_id: int
+
+
+@dataclass(frozen=True)
+class ReceiveStock(Command):
+    sku: str
+    location_code: str
+    quantity: int
+    reference: str
+
+
+@dataclass(frozen=True)
+class SetRestockEta(Command):
+    sku: str
+    eta: date
+
+
+@dataclass(frozen=True)
+class ResolveReviewItem(Command):
+    item_id: int
+    action: str
+    actor: str
+    note: str = ""
+    address: Address | None = None
+
+
+@dataclass(frozen=True)
+class RetryEffect(Command):
+    effect_id: int
+    actor: str

@@ -1,0 +1,488 @@
+"""Handlers of the order pipeline: import → validate → reserve → request fulfillment → ship → deliver.
+
+Pure with respect to the outside world: they change state through the unit of work and *ask for* effects
+(fulfillment requests, customer emails); workers run those after commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from backroom.errors import Conflict, InvalidInput
+from backroom.inventory.model import StockPool
+from backroom.orders import commands
+from backroom.orders.error_codes import ALLOWED_ACTIONS, ReasonCode, ReviewAction
+from backroom.orders.model import TERMINAL, Order, OrderStatus
+from backroom.orders.ports import OrdersUnitOfWork
+from backroom.orders.validation import OrderPolicy, address_problems, validate_order
+from backroom.review.model import SYSTEM_ACTOR, ReviewStatus
+from backroom.service_layer.effects import EffectRequest
+from backroom.service_layer.messages import Decision, RecordedEvent, ReviewRequest
+
+FULFILLMENT = "fulfillment"
+CUSTOMER_EMAILS = "customer_emails"
+FULFILLMENT_KINDS = ("fulfillment_request",)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    policy: OrderPolicy = OrderPolicy()
+    handling_days: int = 1
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    external_id: str
+    order_id: int
+    created: bool
+    status: str
+
+
+# -- import ---------------------------------------------------------------------------------------------------
+
+
+def import_orders(
+    cmd: commands.ImportOrders, uow: OrdersUnitOfWork, settings: PipelineSettings
+) -> list[ImportResult]:
+    with uow:
+        results: dict[tuple[str, str], ImportResult] = {}
+        fresh = _fresh_orders(cmd.orders, uow, results)
+        if fresh:
+            _import_fresh(fresh, uow, settings, results)
+        uow.commit()
+    return [results[(o.channel, o.external_id)] for o in cmd.orders]
+
+
+def _fresh_orders(
+    incoming: tuple[commands.IncomingOrder, ...],
+    uow: OrdersUnitOfWork,
+    results: dict[tuple[str, str], ImportResult],
+) -> list[commands.IncomingOrder]:
+    by_channel: dict[str, set[str]] = defaultdict(set)
+    for o in incoming:
+        by_channel[o.channel].add(o.external_id)
+    for channel, ids in by_channel.items():
+        for ext, order_id in uow.orders.existing(channel, ids).items():
+            results[(channel, ext)] = ImportResult(ext, order_id, False, "existing")
+    fresh: dict[tuple[str, str], commands.IncomingOrder] = {}
+    for o in incoming:
+        key = (o.channel, o.external_id)
+        if key not in results and key not in fresh:
+            fresh[key] = o
+    return list(fresh.values())
+
+
+def _import_fresh(
+    fresh: list[commands.IncomingOrder],
+    uow: OrdersUnitOfWork,
+    settings: PipelineSettings,
+    results: dict[tuple[str, str], ImportResult],
+) -> None:
+    now = uow.clock.now()
+    skus = {line.sku for o in fresh for line in o.lines}
+    known = uow.catalog.known_skus(skus)
+    customers = uow.customers.upsert({o.email.lower(): o.customer_name for o in fresh})
+    orders = [_new_order(o, oid, customers, uow.store_id) for o, oid in zip(fresh, uow.orders.next_ids(len(fresh)), strict=True)]
+    seen = uow.orders.recent_fingerprints({o.fingerprint() for o in orders}, now - settings.policy.duplicate_window)
+    pool = uow.stock.lock(skus & known)
+    for order, incoming in zip(orders, fresh, strict=True):
+        fingerprint = order.fingerprint()
+        duplicate_of = seen.get(fingerprint)
+        seen.setdefault(fingerprint, order.number)
+        _decide_new_order(order, incoming, known, duplicate_of, pool, uow, settings)
+        results[(order.channel, order.external_id)] = ImportResult(order.external_id, _id(order), True, order.status)
+
+
+def _new_order(o: commands.IncomingOrder, order_id: int, customers: dict[str, int], store_id: int) -> Order:
+    return Order(
+        store_id=store_id,
+        channel=o.channel,
+        external_id=o.external_id,
+        number=o.number,
+        email=o.email.lower(),
+        customer_name=o.customer_name,
+        currency=o.currency,
+        payment_state=o.payment_state,
+        shipping_address=o.shipping_address,
+        billing_address=o.billing_address,
+        lines=o.lines,
+        placed_at=o.placed_at,
+        customer_id=customers.get(o.email.lower()),
+        id=order_id,
+    )
+
+
+def _decide_new_order(
+    order: Order,
+    incoming: commands.IncomingOrder,
+    known: set[str],
+    duplicate_of: str | None,
+    pool: StockPool,
+    uow: OrdersUnitOfWork,
+    settings: PipelineSettings,
+) -> None:
+    findings = validate_order(order, known, settings.policy, duplicate_of)
+    for finding in findings:
+        order.hold(finding.reason)
+    uow.orders.add(order)
+    available_before = {sku: pool.available(sku) for sku in order.needs() if sku in known}
+    _emit(uow, "order_created", order, total=str(order.total), lines=len(order.lines))
+    shortfall = _reserve(order, pool, uow)
+    order.settle_status()
+    uow.record_decision(
+        Decision(
+            trigger=f"import:{incoming.source_ref or order.channel + ':' + order.external_id}",
+            policy=settings.policy.name,
+            policy_version=settings.policy.version,
+            subject_type="order",
+            subject_id=order.id,
+            inputs={
+                "total": str(order.total),
+                "currency": order.currency,
+                "payment_state": order.payment_state.value,
+                "country": order.shipping_address.country,
+                "needs": order.needs(),
+                "available": available_before,
+                "duplicate_of": duplicate_of,
+            },
+            outcome={
+                "status": order.status.value,
+                "findings": [{"reason": f.reason.value, "detail": f.detail} for f in findings],
+                "reserved": _reservations_json(order),
+                "shortfall": shortfall,
+            },
+        )
+    )
+    for finding in findings:
+        _open_review(uow, order, finding.reason, finding.detail)
+    if order.ready_to_fulfil:
+        _request_fulfillment(order, uow, settings, template="order_confirmation")
+
+
+def _reserve(order: Order, pool: StockPool, uow: OrdersUnitOfWork) -> dict[str, int]:
+    """Reserve what can be reserved now; a shortfall puts the order in the FIFO backorder queue."""
+    if {ReasonCode.UNKNOWN_SKU, ReasonCode.PAYMENT_FAILED} & order.holds:
+        return {}
+    needs = order.shortfall()
+    if not needs:
+        return {}
+    result = pool.allocate(needs, order.reference)
+    order.add_reservations(result.allocations)
+    if result.allocations:
+        _emit(uow, "stock_reserved", order, reserved=[[a.sku, a.location_id, a.quantity] for a in result.allocations])
+    if result.shortfall:
+        _enter_backorder(order, dict(result.shortfall), uow)
+    return dict(result.shortfall)
+
+
+def _enter_backorder(order: Order, shortfall: dict[str, int], uow: OrdersUnitOfWork) -> None:
+    if order.backorder_seq is not None:
+        return
+    order.backorder_seq = uow.orders.next_backorder_seq()
+    detail = "waiting for " + ", ".join(f"{qty} × {sku}" for sku, qty in sorted(shortfall.items()))
+    _open_review(uow, order, ReasonCode.BACKORDER, detail)
+    _emit(uow, "order_backordered", order, shortfall=shortfall)
+    if not order.human_holds:
+        _email(uow, order, "backorder_notice", {"shortfall": shortfall})
+
+
+# -- fulfillment ----------------------------------------------------------------------------------------------
+
+
+def _request_fulfillment(order: Order, uow: OrdersUnitOfWork, settings: PipelineSettings, template: str) -> None:
+    by_location: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    titles = {line.sku: line.title for line in order.lines}
+    for r in order.reservations:
+        by_location[r.location_id].append({"sku": r.sku, "quantity": r.quantity, "title": titles.get(r.sku, "")})
+    for location_id, lines in sorted(by_location.items()):
+        uow.request_effect(
+            EffectRequest(
+                kind="fulfillment_request",
+                key=f"fulfillment-request:order-{order.id}:loc-{location_id}:v1",
+                automation=FULFILLMENT,
+                subject_id=order.id,
+                payload={
+                    "order_id": order.id,
+                    "order_number": order.number,
+                    "location_id": location_id,
+                    "lines": lines,
+                    "ship_to": order.shipping_address.as_dict(),
+                    "email": order.email,
+                },
+            )
+        )
+    order.move_to(OrderStatus.FULFILLMENT_REQUESTED)
+    _emit(uow, "fulfillment_requested", order, locations=sorted(by_location))
+    eta = (uow.clock.now() + timedelta(days=settings.handling_days + 2)).date().isoformat()
+    _email(uow, order, template, {"eta": eta})
+
+
+def _email(uow: OrdersUnitOfWork, order: Order, template: str, extra: dict[str, Any], version: str = "v1") -> None:
+    uow.request_effect(
+        EffectRequest(
+            kind="email",
+            key=f"email:{template}:order-{order.id}:{version}",
+            automation=CUSTOMER_EMAILS,
+            subject_id=order.id,
+            payload={
+                "template": template,
+                "to": order.email,
+                "context": {
+                    "name": order.customer_name,
+                    "order_number": order.number,
+                    "currency": order.currency,
+                    "total": str(order.total),
+                    "lines": [
+                        {"sku": line.sku, "title": line.title, "quantity": line.quantity,
+                         "unit_price": str(line.unit_price)}
+                        for line in order.lines
+                    ],
+                    **extra,
+                },
+            },
+        )
+    )
+
+
+def record_shipment(cmd: commands.RecordShipment, uow: OrdersUnitOfWork, settings: PipelineSettings) -> None:
+    with uow:
+        order = uow.orders.get(cmd.order_id)
+        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            return  # a repeated tracking update changes nothing
+        if order.status != OrderStatus.FULFILLMENT_REQUESTED:
+            raise Conflict(f"order {order.number} is {order.status.value}; only requested orders can ship")
+        pool = uow.stock.lock({r.sku for r in order.reservations})
+        for r in order.take_reservations():
+            pool.ship(r.as_allocation(), order.reference)
+        order.move_to(OrderStatus.SHIPPED)
+        uow.orders.record_shipment(order, cmd.carrier, cmd.tracking_number, cmd.tracking_url)
+        _emit(uow, "order_shipped", order, carrier=cmd.carrier, tracking_number=cmd.tracking_number)
+        _email(
+            uow, order, "shipping_confirmation",
+            {"carrier": cmd.carrier, "tracking_number": cmd.tracking_number, "tracking_url": cmd.tracking_url},
+        )
+        uow.commit()
+
+
+def record_delivery(cmd: commands.RecordDelivery, uow: OrdersUnitOfWork, settings: PipelineSettings) -> None:
+    with uow:
+        order = uow.orders.get(cmd.order_id)
+        if order.status == OrderStatus.DELIVERED:
+            return
+        if order.status != OrderStatus.SHIPPED:
+            raise Conflict(f"order {order.number} is {order.status.value}; only shipped orders can be delivered")
+        order.move_to(OrderStatus.DELIVERED)
+        _emit(uow, "shipment_delivered", order)
+        uow.commit()
+
+
+# -- cancellation and stock arriving --------------------------------------------------------------------------
+
+
+def cancel_order(cmd: commands.CancelOrder, uow: OrdersUnitOfWork, settings: PipelineSettings) -> None:
+    with uow:
+        _cancel(uow.orders.get(cmd.order_id), cmd.reason, cmd.actor, uow, settings)
+        uow.commit()
+
+
+def _cancel(order: Order, reason: str, actor: str, uow: OrdersUnitOfWork, settings: PipelineSettings) -> None:
+    if order.status == OrderStatus.CANCELLED:
+        return
+    if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        raise Conflict(f"order {order.number} has shipped; start a return instead", code="already_shipped")
+    was_requested = order.status == OrderStatus.FULFILLMENT_REQUESTED
+    released = order.take_reservations()
+    pool = uow.stock.lock({r.sku for r in released})
+    for r in released:
+        pool.release(r.as_allocation(), order.reference)
+    order.move_to(OrderStatus.CANCELLED)
+    order.backorder_seq = None
+    withdrawn = uow.cancel_effects(_id(order), FULFILLMENT_KINDS)
+    if was_requested and withdrawn == 0:
+        uow.request_effect(
+            EffectRequest(
+                kind="fulfillment_cancel",
+                key=f"fulfillment-cancel:order-{order.id}:v1",
+                automation=FULFILLMENT,
+                subject_id=order.id,
+                payload={"order_id": order.id, "order_number": order.number},
+            )
+        )
+    uow.resolve_reviews("order", _id(order), tuple(ALLOWED_ACTIONS), f"order cancelled by {actor}")
+    uow.record_decision(
+        Decision(f"cancel:{actor}", "order_cancellation", "1", "order", order.id,
+                 {"reason": reason, "was_requested": was_requested},
+                 {"released": [[r.sku, r.location_id, r.quantity] for r in released]})
+    )
+    _emit(uow, "order_cancelled", order, reason=reason, actor=actor)
+    _email(uow, order, "order_cancelled", {"reason": reason})
+    _allocate_backorders({r.sku for r in released}, pool, uow, settings)
+
+
+def receive_stock(cmd: commands.ReceiveStock, uow: OrdersUnitOfWork, settings: PipelineSettings) -> int:
+    """Stock arrives (or is counted): the ledger records it and the FIFO backorder queue is served first."""
+    if cmd.quantity == 0:
+        raise InvalidInput("quantity must not be zero")
+    with uow:
+        location_id = uow.stock.location_id(cmd.location_code)
+        if cmd.sku not in uow.catalog.known_skus({cmd.sku}):
+            raise InvalidInput(f"unknown SKU {cmd.sku}", code="unknown_sku")
+        pool = uow.stock.lock({cmd.sku}, ensure_location=location_id)
+        try:
+            pool.receive(cmd.sku, location_id, cmd.quantity, cmd.reference)
+        except ValueError as err:
+            raise Conflict(str(err), code="stock_negative") from err
+        uow.record_event(RecordedEvent("stock_received", "sku", None,
+                                       {"sku": cmd.sku, "location_id": location_id, "quantity": cmd.quantity}))
+        allocated = _allocate_backorders({cmd.sku}, pool, uow, settings)
+        uow.commit()
+    return allocated
+
+
+def set_restock_eta(cmd: commands.SetRestockEta, uow: OrdersUnitOfWork, settings: PipelineSettings) -> int:
+    """Tell every customer waiting on this SKU the new date, once per ETA."""
+    with uow:
+        waiting = [o for o in uow.orders.backordered({cmd.sku}) if cmd.sku in o.shortfall() and not o.human_holds]
+        for order in waiting:
+            _email(uow, order, "backorder_eta", {"sku": cmd.sku, "eta": cmd.eta.isoformat()},
+                   version=f"eta-{cmd.sku}-{cmd.eta.isoformat()}")
+        uow.commit()
+    return len(waiting)
+
+
+def _allocate_backorders(skus: set[str], pool: StockPool, uow: OrdersUnitOfWork, settings: PipelineSettings) -> int:
+    if not skus:
+        return 0
+    waiting = uow.orders.backordered(skus)
+    extra = {sku for order in waiting for sku in order.shortfall()} - set(pool.levels)
+    if extra:
+        pool.levels.update(uow.stock.lock(extra).levels)
+    completed = 0
+    for order in waiting:
+        if order.human_holds or not any(pool.available(sku) for sku in order.shortfall()):
+            continue
+        result = pool.allocate(order.shortfall(), order.reference)
+        order.add_reservations(result.allocations)
+        if order.shortfall():
+            continue
+        completed += 1
+        order.backorder_seq = None
+        order.settle_status()
+        uow.resolve_reviews("order", _id(order), (ReasonCode.BACKORDER,), "stock arrived; allocated in FIFO order")
+        uow.record_decision(
+            Decision("stock_received", "backorder_fifo", "1", "order", order.id,
+                     {"skus": sorted(skus)}, {"reserved": _reservations_json(order)})
+        )
+        _emit(uow, "backorder_allocated", order)
+        _request_fulfillment(order, uow, settings, template="backorder_allocated")
+    return completed
+
+
+# -- the review queue ------------------------------------------------------------------------------------------
+
+
+def resolve_review_item(cmd: commands.ResolveReviewItem, uow: OrdersUnitOfWork, settings: PipelineSettings) -> str:
+    with uow:
+        item = uow.reviews.get(cmd.item_id)
+        if not item.allows(cmd.action):
+            raise Conflict(
+                f"review item {item.id} is {item.status.value}; allowed: {', '.join(item.allowed_actions)}",
+                code="action_not_allowed",
+            )
+        outcome = _apply_review_action(item.reason_code, item.subject_id, item.context, cmd, uow, settings)
+        status = ReviewStatus.DISMISSED if cmd.action == ReviewAction.DISMISS else ReviewStatus.RESOLVED
+        uow.reviews.close(item, status, f"{cmd.action}: {outcome}" + (f" ({cmd.note})" if cmd.note else ""), cmd.actor)
+        uow.record_decision(
+            Decision(f"review:{item.id}", "human_review", "1", item.subject_type, item.subject_id,
+                     {"reason_code": item.reason_code, "action": cmd.action, "note": cmd.note},
+                     {"outcome": outcome, "actor": cmd.actor})
+        )
+        uow.commit()
+    return outcome
+
+
+def _apply_review_action(
+    reason: str,
+    subject_id: int | None,
+    context: dict[str, Any],
+    cmd: commands.ResolveReviewItem,
+    uow: OrdersUnitOfWork,
+    settings: PipelineSettings,
+) -> str:
+    if cmd.action == ReviewAction.DISMISS:
+        return "dismissed"
+    if cmd.action == ReviewAction.RETRY:
+        uow.effects.retry(int(context["effect_id"]))
+        return "effect re-queued"
+    if subject_id is None:
+        raise Conflict("this review item has no order to act on")
+    order = uow.orders.get(subject_id)
+    if cmd.action == ReviewAction.CANCEL_ORDER:
+        _cancel(order, "cancelled from review", cmd.actor, uow, settings)
+        return "order cancelled"
+    if order.status in TERMINAL:
+        raise Conflict(f"order {order.number} is {order.status.value}")
+    if cmd.action == ReviewAction.EDIT_ADDRESS:
+        if cmd.address is None:
+            raise InvalidInput("edit_address needs an address")
+        problems = address_problems(cmd.address)
+        if problems:
+            raise InvalidInput("address still invalid: " + "; ".join(problems), code="address_invalid")
+        order.with_address(cmd.address)
+    elif reason == ReasonCode.UNKNOWN_SKU:
+        unknown = {line.sku for line in order.lines} - uow.catalog.known_skus({line.sku for line in order.lines})
+        if unknown:
+            raise Conflict("still unknown: " + ", ".join(sorted(unknown)), code="unknown_sku")
+    order.clear_hold(ReasonCode(reason))
+    return _advance(order, uow, settings)
+
+
+def _advance(order: Order, uow: OrdersUnitOfWork, settings: PipelineSettings) -> str:
+    """After a hold is cleared: reserve what the order still lacks, then fulfil it if nothing else holds it."""
+    if order.status in (OrderStatus.FULFILLMENT_REQUESTED, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        return f"order already {order.status.value}"
+    pool = uow.stock.lock(set(order.shortfall()))
+    _reserve(order, pool, uow)
+    order.settle_status()
+    if order.ready_to_fulfil:
+        _request_fulfillment(order, uow, settings, template="order_confirmation")
+        return "hold cleared; fulfillment requested"
+    return f"hold cleared; order {order.status.value}"
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _open_review(uow: OrdersUnitOfWork, order: Order, reason: ReasonCode, detail: str) -> None:
+    uow.request_review(
+        ReviewRequest(
+            reason_code=reason.value,
+            subject_type="order",
+            subject_id=order.id,
+            title=f"Order {order.number}: {reason.value.replace('_', ' ')}",
+            context={"order_number": order.number, "detail": detail, "total": str(order.total),
+                     "currency": order.currency},
+            allowed_actions=tuple(a.value for a in ALLOWED_ACTIONS[reason]),
+        )
+    )
+    _emit(uow, "review_item_created", order, reason_code=reason.value)
+
+
+def _emit(uow: OrdersUnitOfWork, name: str, order: Order, **data: Any) -> None:
+    uow.record_event(RecordedEvent(name, "order", order.id, {"order_number": order.number, **data}))
+
+
+def _reservations_json(order: Order) -> list[list[Any]]:
+    return [[r.sku, r.location_id, r.quantity] for r in order.reservations]
+
+
+def _id(order: Order) -> int:
+    if order.id is None:
+        raise ValueError("order has no id yet")
+    return order.id
+
+
+__all__ = ["SYSTEM_ACTOR", "ImportResult", "PipelineSettings"]
