@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,16 +12,31 @@ from sqlalchemy import Engine
 
 from backroom.adapters.db import migrate
 from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine, normalize_url
+from backroom.adapters.db.inbox import record_rejected
 from backroom.adapters.db.uow import SqlUnitOfWork
 from backroom.adapters.email.smtp import SmtpSender
 from backroom.adapters.queue.runner import EffectRunner, Executor
 from backroom.adapters.queue.worker import make_app, run_worker
 from backroom.adapters.warehouse.senders import CsvWarehouse, HttpWarehouse
 from backroom.config import Settings
+from backroom.connectors.generic import parse_order
+from backroom.errors import BackroomError
 from backroom.orders import commands, handlers
+from backroom.orders.commands import ImportOrders
 from backroom.orders.validation import OrderPolicy
-from backroom.service_layer.messagebus import InboxEntry, MessageBus
+from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry, MessageBus
 from backroom.shared.clock import Clock, SystemClock
+from backroom.shared.hashing import content_hash
+
+_SECRET_HEADERS = frozenset({"authorization", "cookie"})
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    source_id: str
+    outcome: str
+    order_id: int | None
+    status: str | None
 
 
 @dataclass
@@ -43,6 +58,32 @@ class Backroom:
 
     def handle(self, command: Any, store: str | None = None, inbox: Sequence[InboxEntry] = ()) -> Any:
         return self.bus.handle(command, self.store_id(store), inbox)
+
+    def ingest_order(
+        self, body: bytes, headers: Mapping[str, str], source: str = "api", source_id: str | None = None,
+        store: str | None = None,
+    ) -> IngestOutcome:
+        """Record an order input once under its source id, then run it through the pipeline in one transaction.
+
+        A duplicate delivery is a no-op; an input we cannot accept raises InvalidInput and is kept as 'rejected'.
+        """
+        store_id = self.store_id(store)
+        kept = {k.lower(): v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
+        entry = InboxEntry(source, source_id or content_hash(body), "order", body.decode("utf-8", "replace"), kept)
+        try:
+            command = parse_order(body, channel=source, source_ref=f"{source}:{entry.source_id}")
+            results = self.bus.handle(ImportOrders((command,)), store_id, (entry,))
+        except DuplicateDelivery:
+            return IngestOutcome(entry.source_id, "duplicate", None, None)
+        except BackroomError as err:
+            record_rejected(self.engine, store_id, entry, "rejected", f"{err.code}: {err.message}")
+            raise
+        except Exception as err:
+            record_rejected(self.engine, store_id, entry, "failed", type(err).__name__)
+            raise
+        result = results[0]
+        return IngestOutcome(entry.source_id, "created" if result.created else "existing", result.order_id,
+                             result.status)
 
     def drain(self) -> None:
         """Run every effect that is due now, then return (demo, tests, `backroom worker --once`)."""

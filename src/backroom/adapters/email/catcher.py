@@ -1,0 +1,56 @@
+"""A real local SMTP server that keeps what it receives (demo mailbox, tests). Not a mock: mail goes over SMTP."""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from email.message import Message
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+class _Handler:
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.messages: list[Message] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's API)
+        raw = envelope.original_content or envelope.content
+        msg = email.message_from_bytes(raw, policy=default_policy)
+        with self.lock:
+            self.messages.append(msg)
+            count = len(self.messages)
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / f"{count:05d}.eml").write_bytes(raw)
+        return "250 OK"
+
+
+class MailCatcher:
+    def __init__(self, folder: Path | None = None, port: int | None = None) -> None:
+        self.handler = _Handler(folder)
+        self.port = port or free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> MailCatcher:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+    @property
+    def messages(self) -> list[Message]:
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

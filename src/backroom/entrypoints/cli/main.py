@@ -1,0 +1,112 @@
+"""The `backroom` command: one module per noun, `--json` on every read command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from backroom.config import Settings
+from backroom.entrypoints.cli import orders, review, stock
+from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_table
+
+app = typer.Typer(help="backroom: the back office of an online store, run by software.", no_args_is_help=True)
+app.add_typer(orders.app, name="orders")
+app.add_typer(review.app, name="review")
+app.add_typer(stock.app, name="stock")
+
+
+@app.command()
+def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the simulated day"),
+         seed: int = 7, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Create a demo store and run a day of its orders through the real pipeline (embedded PostgreSQL)."""
+    from backroom.demo.run import DEMO_STORE, run_demo
+
+    result = run_demo(Settings(), orders=orders_count, seed=seed,
+                      progress=None if as_json else lambda m: console.print(f"[dim]• {m}[/]"))
+    s = result.summary
+    if as_json:
+        print_json({**s, "emails_caught": result.emails_caught, "wall_s": round(result.wall_s, 2)})
+        return
+    console.print(f"\n[bold]backroom demo[/] — store '{DEMO_STORE}', one simulated day ({result.day}), "
+                  f"{result.wall_s:.1f} s wall time\n")
+    console.print(f"orders imported      {s['orders_imported']}  (from {s['inputs_received']} distinct inputs; "
+                  "repeated deliveries were no-ops)")
+    console.print(f"touchless            {s['touchless_orders']}  ({s['touchless_share']:.0%} reached the warehouse "
+                  "with no human touch)")
+    console.print(f"decisions recorded   {s['decisions_recorded']}   negative stock rows: {s['negative_stock_rows']}")
+    print_table("Orders by status", [{"status": k, "orders": v} for k, v in s["orders_by_status"].items()],
+                ["status", "orders"])
+    print_table("Exceptions by reason code", [
+        {"reason": k, "raised": v, "still open": s["review_open_by_reason"].get(k, 0)}
+        for k, v in s["exceptions_by_reason"].items()], ["reason", "raised", "still open"])
+    print_table("Effects", [{"effect": k, "count": v} for k, v in s["effects_by_status"].items()],
+                ["effect", "count"])
+    console.print(f"\n{result.emails_caught} customer emails were delivered over SMTP to a local mailbox "
+                  "(.backroom/demo-mail); fulfillment requests are CSV files in .backroom/warehouse/outbox.")
+    console.print("Look around: [bold]backroom orders list --store demo[/], [bold]backroom review list "
+                  "--store demo[/], [bold]backroom orders show ID --store demo[/]")
+
+
+@app.command()
+def worker(once: bool = typer.Option(False, help="run what is due now, then exit")) -> None:
+    """Run effect jobs (any number of workers, on any machine, against one database)."""
+    from backroom.adapters.db.engine import libpq_dsn
+    from backroom.adapters.queue.worker import make_app, run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with backroom_app() as br:
+        if once:
+            br.drain()
+            return
+        procrastinate_app = make_app(libpq_dsn(br.database_url), br.runner)
+        asyncio.run(run_worker(procrastinate_app, br.runner, br.settings.worker))
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          with_worker: bool = typer.Option(True, "--worker/--no-worker", help="run a worker in-process")) -> None:
+    """The HTTP API (OpenAPI at /docs) plus, by default, an in-process worker."""
+    import uvicorn
+
+    from backroom.entrypoints.api.app import create_app
+
+    with backroom_app() as br:
+        api = create_app(br, with_worker=with_worker)
+        console.print(f"backroom API on http://{host}:{port}  (OpenAPI: /docs; token: see docs/operations.md)")
+        uvicorn.run(api, host=host, port=port, log_level="info")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (also done automatically at start)."""
+    with backroom_app() as br:
+        console.print(f"schema up to date on {br.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def automation(name: str = typer.Argument(..., help="fulfillment or customer_emails"),
+               mode: str = typer.Argument(None, help="live, shadow or off (omit to show)"),
+               store: str = typer.Option(None, "--store"), as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show or set an automation's mode: shadow decides and records 'would have done X' but does nothing."""
+    from backroom.adapters.db import queries
+    from backroom.adapters.db.uow import automation_modes
+
+    with backroom_app() as br:
+        store_id = br.store_id(store)
+        if mode:
+            if mode not in ("live", "shadow", "off"):
+                raise typer.BadParameter("mode must be live, shadow or off")
+            queries.set_automation_mode(br.engine, store_id, name, mode)
+        with br.engine.connect() as conn:
+            modes = automation_modes(conn, store_id)
+    rows = [{"automation": a, "mode": modes.get(a, "live")} for a in sorted({"fulfillment", "customer_emails", name})]
+    if as_json:
+        print_json(rows)
+    else:
+        print_table("Automations", rows, ["automation", "mode"])
+
+
+def main() -> None:
+    app()
