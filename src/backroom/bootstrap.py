@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,22 +112,20 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
     pipeline = handlers.PipelineSettings(
         policy=OrderPolicy(high_value_threshold=settings.high_value_threshold), handling_days=settings.handling_days
     )
+    routes: dict[type[Any], Callable[..., Any]] = {
+        commands.ImportOrders: handlers.import_orders,
+        commands.CancelOrder: handlers.cancel_order,
+        commands.RecordShipment: handlers.record_shipment,
+        commands.RecordDelivery: handlers.record_delivery,
+        commands.ReceiveStock: handlers.receive_stock,
+        commands.SetRestockEta: handlers.set_restock_eta,
+        commands.ResolveReviewItem: handlers.resolve_review_item,
+    }
     bus = MessageBus(
         uow_factory=lambda store_id, inbox: SqlUnitOfWork(
             engine, store_id, clock, settings.effects.max_attempts, inbox
         ),
-        handlers={
-            cmd: functools.partial(fn, settings=pipeline)
-            for cmd, fn in {
-                commands.ImportOrders: handlers.import_orders,
-                commands.CancelOrder: handlers.cancel_order,
-                commands.RecordShipment: handlers.record_shipment,
-                commands.RecordDelivery: handlers.record_delivery,
-                commands.ReceiveStock: handlers.receive_stock,
-                commands.SetRestockEta: handlers.set_restock_eta,
-                commands.ResolveReviewItem: handlers.resolve_review_item,
-            }.items()
-        },
+        handlers={cmd: functools.partial(fn, settings=pipeline) for cmd, fn in routes.items()},
     )
     runner = EffectRunner(engine, executors or default_executors(settings), clock, settings.effects)
     return Backroom(settings, engine, url, clock, bus, runner, embedded)

@@ -83,7 +83,7 @@ class OrderIn(_Strict):
 def parse_order(body: bytes | str, channel: str = "api", source_ref: str = "") -> IncomingOrder:
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise InvalidInput(f"body is not JSON: {err}", code="malformed_json") from err
     try:
         return OrderIn.model_validate(data).to_command(channel, source_ref)

@@ -15,7 +15,8 @@ from backroom.adapters.db.catalog_admin import VariantSpec
 
 PRODUCTS: list[tuple[str, str, str, list[str], Decimal, int]] = [
     # handle, title, sku stem, variant names, price, typical stock
-    ("merino-tee", "Merino Crew Tee", "TEE", ["BLK-S", "BLK-M", "BLK-L", "OAT-S", "OAT-M", "OAT-L"], Decimal("38.00"), 25),
+    ("merino-tee", "Merino Crew Tee", "TEE", ["BLK-S", "BLK-M", "BLK-L", "OAT-S", "OAT-M", "OAT-L"],
+     Decimal("38.00"), 25),
     ("canvas-tote", "Canvas Tote", "TOTE", ["NAT", "INK"], Decimal("18.00"), 40),
     ("ceramic-mug", "Stoneware Mug", "MUG", ["SAGE", "SAND", "CHAR"], Decimal("14.50"), 30),
     ("linen-apron", "Linen Apron", "APRON", ["RUST", "SLATE"], Decimal("42.00"), 12),

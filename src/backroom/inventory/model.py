@@ -98,9 +98,8 @@ class StockPool:
         self._change(level, 0, allocation.quantity, LedgerReason.RESERVED, reference)
 
     def release(self, allocation: Allocation, reference: str) -> None:
-        self._change(
-            self.level(allocation.sku, allocation.location_id), 0, -allocation.quantity, LedgerReason.RELEASED, reference
-        )
+        level = self.level(allocation.sku, allocation.location_id)
+        self._change(level, 0, -allocation.quantity, LedgerReason.RELEASED, reference)
 
     def ship(self, allocation: Allocation, reference: str) -> None:
         level = self.level(allocation.sku, allocation.location_id)

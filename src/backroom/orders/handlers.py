@@ -7,7 +7,7 @@ Pure with respect to the outside world: they change state through the unit of wo
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ FULFILLMENT_KINDS = ("fulfillment_request",)
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    policy: OrderPolicy = OrderPolicy()
+    policy: OrderPolicy = field(default_factory=OrderPolicy)
     handling_days: int = 1
 
 
@@ -85,7 +85,8 @@ def _import_fresh(
     skus = {line.sku for o in fresh for line in o.lines}
     known = uow.catalog.known_skus(skus)
     customers = uow.customers.upsert({o.email.lower(): o.customer_name for o in fresh})
-    orders = [_new_order(o, oid, customers, uow.store_id) for o, oid in zip(fresh, uow.orders.next_ids(len(fresh)), strict=True)]
+    ids = uow.orders.next_ids(len(fresh))
+    orders = [_new_order(o, oid, customers, uow.store_id) for o, oid in zip(fresh, ids, strict=True)]
     seen = uow.orders.recent_fingerprints({o.fingerprint() for o in orders}, now - settings.policy.duplicate_window)
     pool = uow.stock.lock(skus & known)
     for order, incoming in zip(orders, fresh, strict=True):

@@ -35,5 +35,7 @@ class SimulatedClock:
             return self._now
 
     def set(self, moment: datetime) -> None:
+        if moment.tzinfo is None:
+            raise ValueError("SimulatedClock.set needs a timezone-aware moment")
         with self._lock:
             self._now = moment.astimezone(UTC)

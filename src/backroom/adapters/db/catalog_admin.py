@@ -23,10 +23,10 @@ class VariantSpec:
 def upsert_location(engine: Engine, store_id: int, code: str, name: str, priority: int = 100) -> int:
     with engine.begin() as conn:
         stmt = pg_insert(t.locations).values(store_id=store_id, code=code, name=name, priority=priority)
-        stmt = stmt.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=["store_id", "code"], set_={"name": name, "priority": priority}
         ).returning(t.locations.c.id)
-        return int(conn.execute(stmt).scalar_one())
+        return int(conn.execute(upsert).scalar_one())
 
 
 def upsert_product(engine: Engine, store_id: int, handle: str, title: str, variants: Iterable[VariantSpec]) -> int:

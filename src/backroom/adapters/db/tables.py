@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -33,11 +35,11 @@ metadata = MetaData(
 )
 
 
-def _ts(name: str, nullable: bool = False) -> Column[object]:
+def _ts(name: str, nullable: bool = False) -> Column[Any]:
     return Column(name, DateTime(timezone=True), nullable=nullable)
 
 
-def _store() -> Column[int]:
+def _store() -> Column[Any]:
     return Column("store_id", Integer, ForeignKey("stores.id", ondelete="CASCADE"), nullable=False)
 
 

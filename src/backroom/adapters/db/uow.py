@@ -426,10 +426,10 @@ class SqlCustomerRepository:
             {"store_id": self.uow.store_id, "email": email, "name": name, "created_at": self.uow._now}
             for email, name in ordered
         ])
-        stmt = stmt.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=["store_id", "email"], set_={"name": stmt.excluded.name}
         ).returning(c.c.email, c.c.id)
-        return {r.email: int(r.id) for r in self.uow.execute(stmt)}
+        return {r.email: int(r.id) for r in self.uow.execute(upsert)}
 
 
 class SqlReviewRepository:

@@ -13,7 +13,8 @@ STORE = typer.Option(None, "--store", help="store slug")
 
 
 @app.command("list")
-def list_stock(sku: str = typer.Option(None), store: str = STORE, as_json: bool = typer.Option(False, "--json")) -> None:
+def list_stock(sku: str = typer.Option(None), store: str = STORE,
+               as_json: bool = typer.Option(False, "--json")) -> None:
     with backroom_app() as br:
         rows = queries.list_stock(br.engine, br.store_id(store), sku)
     if as_json:

@@ -1,0 +1,209 @@
+"""The order pipeline on real PostgreSQL: concurrency, duplicates, exceptions, backorders, cancellation, shadow."""
+
+from __future__ import annotations
+
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from tests.conftest import HttpReceiver, order_body, rows, scalar, seed_catalog
+
+from backroom.adapters.db import queries
+from backroom.bootstrap import Backroom
+from backroom.errors import Conflict, InvalidInput
+from backroom.orders import commands
+
+pytestmark = pytest.mark.integration
+
+
+def test_64_concurrent_buyers_of_the_last_units_reserve_exactly_the_units_there_are(app: Backroom) -> None:
+    seed_catalog(app, {"LAST": (7, 3)})
+    barrier = threading.Barrier(64)
+
+    def buy(n: int) -> str:
+        barrier.wait()
+        return str(app.ingest_order(order_body(f"buyer-{n}", {"LAST": 1}), {}, source="api").status)
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        statuses = list(pool.map(buy, range(64)))
+
+    assert statuses.count("fulfillment_requested") == 10
+    assert statuses.count("backordered") == 54
+    assert scalar(app, "SELECT sum(on_hand) FROM stock_levels WHERE sku = 'LAST'") == 10
+    assert scalar(app, "SELECT sum(reserved) FROM stock_levels WHERE sku = 'LAST'") == 10
+    assert scalar(app, "SELECT sum(quantity) FROM reservations WHERE sku = 'LAST'") == 10
+    assert scalar(app, "SELECT count(*) FROM orders WHERE backorder_seq IS NOT NULL") == 54
+    assert scalar(app, "SELECT min(on_hand - reserved) FROM stock_levels") == 0
+
+
+def test_database_refuses_negative_stock_even_when_code_is_bypassed(app: Backroom) -> None:
+    seed_catalog(app, {"SKU": (1, 0)})
+    with pytest.raises(IntegrityError), app.engine.begin() as conn:
+        conn.execute(text("UPDATE stock_levels SET on_hand = -1 WHERE sku = 'SKU'"))
+    with pytest.raises(IntegrityError), app.engine.begin() as conn:
+        conn.execute(text("UPDATE stock_levels SET reserved = on_hand + 1 WHERE sku = 'SKU'"))
+    assert scalar(app, "SELECT sum(on_hand) FROM stock_levels WHERE sku = 'SKU'") == 1
+
+
+def test_same_order_delivered_1_to_8_times_shuffled_yields_one_of_everything(
+    app: Backroom, mail, warehouse: HttpReceiver
+) -> None:
+    seed_catalog(app, {"A": (100, 0), "B": (100, 0)})
+    rng = random.Random(11)
+    deliveries = []
+    for n in range(25):
+        copies = rng.randint(1, 8)
+        deliveries += [(f"dlv-{n}", order_body(f"o-{n}", {"A": 1, "B": 2}))] * copies
+    rng.shuffle(deliveries)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(lambda d: app.ingest_order(d[1], {}, "shop", d[0]).outcome, deliveries))
+    app.drain()
+
+    assert outcomes.count("created") == 25
+    assert len(outcomes) - 25 == outcomes.count("duplicate") + outcomes.count("existing")
+    assert scalar(app, "SELECT count(*) FROM orders") == 25
+    assert scalar(app, "SELECT count(*) FROM inbox") == 25
+    assert scalar(app, "SELECT count(*) FROM reservations") == 50
+    assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 75
+    assert len(warehouse.requests) == 25
+    assert len(set(warehouse.keys())) == 25
+    confirmations = [m for m in mail.messages if m["Subject"].startswith("Your order #o-")]
+    assert len(confirmations) == 25
+    assert len({m["Message-ID"] for m in confirmations}) == 25
+
+
+def test_same_order_under_a_new_delivery_id_is_recognised_and_not_imported_twice(app: Backroom) -> None:
+    seed_catalog(app, {"A": (5, 0)})
+    first = app.ingest_order(order_body("o-1", {"A": 1}), {}, "shop", "delivery-1")
+    second = app.ingest_order(order_body("o-1", {"A": 1}), {}, "shop", "delivery-2")
+    assert (first.outcome, second.outcome, second.order_id) == ("created", "existing", first.order_id)
+    assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", "malformed_json"),
+        (b'{"id": "x"}', "invalid_order"),
+        (order_body("neg", {"A": 1}).replace(b'"quantity": 1', b'"quantity": 0'), "invalid_order"),
+    ],
+)
+def test_malformed_input_is_rejected_kept_and_changes_nothing(app: Backroom, body: bytes, code: str) -> None:
+    seed_catalog(app, {"A": (5, 0)})
+    with pytest.raises(InvalidInput) as err:
+        app.ingest_order(body, {"X-Trace": "t1"}, "api", "bad-1")
+    assert err.value.code == code
+    (row,) = rows(app, "SELECT status, body, error FROM inbox")
+    assert (row.status, row.body) == ("rejected", body.decode())
+    assert row.error.startswith(code)
+    for table in ("orders", "reservations", "effects", "review_items", "events"):
+        assert scalar(app, f"SELECT count(*) FROM {table}") == 0
+    assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 0
+
+
+def test_each_exception_goes_to_review_with_its_reason_and_holds_fulfillment(app: Backroom, warehouse) -> None:
+    seed_catalog(app, {"A": (50, 0)})
+    app.ingest_order(order_body("bad-address", {"A": 1}, postal_code="NOT A CODE"), {}, "api")
+    app.ingest_order(order_body("failed", {"A": 1}, payment="failed"), {}, "api")
+    app.ingest_order(order_body("unknown", {"NOPE": 1}), {}, "api")
+    app.ingest_order(order_body("big", {"A": 1}, price="1500.00"), {}, "api")
+    app.ingest_order(order_body("twin-1", {"A": 2}, email="twin@example.com"), {}, "api")
+    app.ingest_order(order_body("twin-2", {"A": 2}, email="twin@example.com"), {}, "api")
+    app.drain()
+
+    reasons = dict(rows(app, "SELECT o.external_id, r.reason_code FROM review_items r"
+                             " JOIN orders o ON o.id = r.subject_id"))
+    assert reasons == {"bad-address": "address_invalid", "failed": "payment_failed", "unknown": "unknown_sku",
+                       "big": "high_value", "twin-2": "duplicate_order"}
+    assert [b["order_number"] for b in warehouse.bodies()] == ["#twin-1"]
+    assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 1 + 1 + 2 + 2  # failed & unknown hold none
+
+
+def test_approving_a_held_order_sends_it_to_the_warehouse_once(app: Backroom, warehouse: HttpReceiver) -> None:
+    seed_catalog(app, {"A": (5, 0)})
+    order = app.ingest_order(order_body("big", {"A": 1}, price="1500.00"), {}, "api")
+    item_id = scalar(app, "SELECT id FROM review_items")
+
+    app.handle(commands.ResolveReviewItem(item_id, "approve", "owner@shop"))
+    with pytest.raises(Conflict):
+        app.handle(commands.ResolveReviewItem(item_id, "approve", "owner@shop"))
+    app.drain()
+
+    assert queries.order_detail(app.engine, app.store_id(), order.order_id)["status"] == "fulfillment_requested"
+    assert len(warehouse.requests) == 1
+    assert scalar(app, "SELECT resolved_by FROM review_items WHERE id = :i", i=item_id) == "owner@shop"
+
+
+def test_backorders_are_served_first_in_first_out_when_stock_arrives(app: Backroom, mail) -> None:
+    seed_catalog(app, {"A": (1, 0)})
+    ids = [app.ingest_order(order_body(f"o-{n}", {"A": 1}), {}, "api").order_id for n in range(4)]
+
+    allocated = app.handle(commands.ReceiveStock("A", "MAIN", 2, "PO-1"))
+    app.drain()
+
+    statuses = [queries.order_detail(app.engine, app.store_id(), i)["status"] for i in ids]
+    assert allocated == 2
+    assert statuses == ["fulfillment_requested", "fulfillment_requested", "fulfillment_requested", "backordered"]
+    subjects = sorted(m["Subject"] for m in mail.messages if "on its way to our warehouse" in m["Subject"])
+    assert subjects == [f"Good news: your order #o-{n} is on its way to our warehouse" for n in (1, 2)]
+    assert scalar(app, "SELECT count(*) FROM review_items WHERE status = 'open' AND reason_code = 'backorder'") == 1
+
+
+def test_cancelling_an_unfulfilled_order_releases_stock_to_the_next_in_line(app: Backroom, warehouse) -> None:
+    seed_catalog(app, {"A": (1, 0)})
+    first = app.ingest_order(order_body("o-1", {"A": 1}), {}, "api").order_id
+    second = app.ingest_order(order_body("o-2", {"A": 1}), {}, "api").order_id
+
+    app.handle(commands.CancelOrder(first, "changed mind", "customer"))
+    app.drain()
+
+    assert queries.order_detail(app.engine, app.store_id(), second)["status"] == "fulfillment_requested"
+    assert [b["order_number"] for b in warehouse.bodies()] == ["#o-2"]  # o-1's request was withdrawn unsent
+    assert scalar(app, "SELECT status FROM effects WHERE key LIKE 'fulfillment-request:order-' || :i || ':%'",
+                  i=first) == "cancelled"
+
+
+def test_shipped_order_cannot_be_cancelled_and_stock_leaves_the_shelf(app: Backroom, mail) -> None:
+    seed_catalog(app, {"A": (3, 0)})
+    order_id = app.ingest_order(order_body("o-1", {"A": 2}), {}, "api").order_id
+    app.handle(commands.RecordShipment(order_id, "DPD", "TRK123"))
+    app.handle(commands.RecordShipment(order_id, "DPD", "TRK123"))  # a repeated tracking update is a no-op
+    with pytest.raises(Conflict):
+        app.handle(commands.CancelOrder(order_id))
+    app.handle(commands.RecordDelivery(order_id))
+    app.drain()
+
+    assert scalar(app, "SELECT on_hand || '/' || reserved FROM stock_levels WHERE location_id = "
+                       "(SELECT id FROM locations WHERE code = 'MAIN')") == "1/0"
+    assert scalar(app, "SELECT count(*) FROM shipments") == 1
+    shipped = [m for m in mail.messages if m["Subject"] == "Your order #o-1 has shipped"]
+    assert len(shipped) == 1
+    assert "TRK123" in shipped[0].get_body(("plain",)).get_content()
+
+
+def test_shadow_mode_records_what_would_have_happened_and_sends_nothing(app: Backroom, mail, warehouse) -> None:
+    seed_catalog(app, {"A": (5, 0)})
+    queries.set_automation_mode(app.engine, app.store_id(), "fulfillment", "shadow")
+    queries.set_automation_mode(app.engine, app.store_id(), "customer_emails", "shadow")
+    app.ingest_order(order_body("o-1", {"A": 1}), {}, "api")
+    app.drain()
+
+    assert warehouse.requests == []
+    assert mail.messages == []
+    assert dict(rows(app, "SELECT kind, status FROM effects")) == {
+        "fulfillment_request": "shadowed", "email": "shadowed"}
+    assert scalar(app, "SELECT count(*) FROM procrastinate_jobs") == 0
+
+
+def test_stores_are_isolated_from_each_other(app: Backroom) -> None:
+    seed_catalog(app, {"A": (5, 0)}, store="shop-one")
+    seed_catalog(app, {"A": (0, 0)}, store="shop-two")
+    one = app.ingest_order(order_body("o-1", {"A": 1}), {}, "api", store="shop-one")
+    two = app.ingest_order(order_body("o-1", {"A": 1}), {}, "api", store="shop-two")
+
+    assert (one.status, two.status) == ("fulfillment_requested", "backordered")
+    assert one.order_id != two.order_id
+    assert [o["id"] for o in queries.list_orders(app.engine, app.store_id("shop-two"))] == [two.order_id]
