@@ -69,7 +69,8 @@ class Backroom:
         """
         store_id = self.store_id(store)
         kept = {k.lower(): v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
-        entry = InboxEntry(source, source_id or content_hash(body), "order", body.decode("utf-8", "replace"), kept)
+        text_body = body.decode("utf-8", "replace").replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL
+        entry = InboxEntry(source, source_id or content_hash(body), "order", text_body, kept)
         try:
             command = parse_order(body, channel=source, source_ref=f"{source}:{entry.source_id}")
             results = self.bus.handle(ImportOrders((command,)), store_id, (entry,))

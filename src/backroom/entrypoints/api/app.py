@@ -1,0 +1,444 @@
+"""The HTTP API: a signed inbound order endpoint, a bearer-token API under /api, and optionally the worker.
+
+    GET  /healthz            public
+    POST /inbound/orders     public but signed: X-Backroom-Signature = base64 HMAC-SHA256(raw body, inbound secret)
+    *    /api/...            Authorization: Bearer $BACKROOM_API_TOKEN; store chosen by X-Backroom-Store (slug)
+
+Errors answer ``{"error": code, "message": text}`` with the status of the exception's branch (see errors.py).
+Log lines carry ids, statuses and codes only: never an email, an address or a payload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hmac
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from enum import StrEnum
+from typing import Annotated, Any, Literal, cast
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from backroom.adapters.db import queries
+from backroom.adapters.db import tables as t
+from backroom.adapters.db.inbox import record_rejected
+from backroom.bootstrap import Backroom
+from backroom.errors import BackroomError, Conflict, InvalidInput, NotFound, RetryableConflict, SignatureInvalid
+from backroom.orders.commands import CancelOrder, ReceiveStock, ResolveReviewItem
+from backroom.orders.error_codes import ReviewAction
+from backroom.orders.model import Address, OrderStatus
+from backroom.service_layer.messagebus import InboxEntry
+from backroom.shared.hashing import content_hash, signature_matches
+
+log = logging.getLogger(__name__)
+
+MAX_INBOUND_BYTES = 1024 * 1024
+SIGNATURE_HEADER = "X-Backroom-Signature"
+DELIVERY_HEADER = "X-Backroom-Delivery-Id"
+STORE_HEADER = "X-Backroom-Store"
+INBOUND_SOURCE = "inbound"
+MAX_DELIVERY_ID = 200
+_STORE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_SECRET_HEADERS = frozenset({"authorization", "cookie"})
+
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+class ApiProblem(Exception):
+    """An HTTP-level refusal (auth, limits, configuration) that has no place in the domain's exception tree."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def status_for(err: BackroomError) -> int:
+    if isinstance(err, SignatureInvalid):
+        return 401
+    if isinstance(err, InvalidInput):
+        return 400
+    if isinstance(err, NotFound):
+        return 404
+    if isinstance(err, Conflict):
+        return 409
+    if isinstance(err, RetryableConflict):
+        return 503  # transient clash that outlived the bus's retries: the same request may succeed again
+    return 400
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+# -- the app ----------------------------------------------------------------------------------------------------
+
+
+def create_app(backroom: Backroom, with_worker: bool = False) -> FastAPI:
+    """The ASGI app over one Backroom; with_worker also runs an effect worker for the app's lifetime."""
+    api = FastAPI(
+        title="backroom",
+        version="0.1.0",
+        summary="The back office of an online store: orders, stock and the review queue.",
+        lifespan=_worker_lifespan(backroom) if with_worker else None,
+    )
+    api.state.backroom = backroom
+
+    @api.exception_handler(BackroomError)
+    async def backroom_error(request: Request, err: BackroomError) -> JSONResponse:
+        status = status_for(err)
+        log.info("%s %s -> %d %s", request.method, request.url.path, status, err.code)
+        return _error(status, err.code, err.message)
+
+    @api.exception_handler(ApiProblem)
+    async def api_problem(request: Request, err: ApiProblem) -> JSONResponse:
+        log.info("%s %s -> %d %s", request.method, request.url.path, err.status, err.code)
+        return _error(err.status, err.code, err.message, err.headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in err.errors()]
+        message = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())) or 'request'}: {e.get('msg')}"
+                            for e in errors)
+        return JSONResponse({"error": "invalid_request", "message": message, "detail": jsonable_encoder(errors)},
+                            status_code=422)
+
+    api.include_router(meta)
+    api.include_router(inbound)
+    api.include_router(protected)
+    return api
+
+
+def _worker_lifespan(backroom: Backroom) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(run_worker_in_process(backroom), name="backroom-worker")
+        task.add_done_callback(_report_worker_exit)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan
+
+
+async def run_worker_in_process(backroom: Backroom) -> None:
+    """`adapters.queue.worker.run_worker` without its signal handlers: under uvicorn the server owns SIGINT and
+    SIGTERM and stops this worker through the lifespan (task cancellation), so one Ctrl-C stops both. With the
+    worker's own handlers installed, the first signal would stop only the worker and never reach uvicorn."""
+    from backroom.adapters.db.engine import libpq_dsn
+    from backroom.adapters.queue.defer import EFFECTS_QUEUE
+    from backroom.adapters.queue.worker import make_app, recover_forever
+
+    settings = backroom.settings.worker
+    app = make_app(libpq_dsn(backroom.database_url), backroom.runner)
+    async with app.open_async():
+        recovery = asyncio.create_task(recover_forever(app, backroom.runner, settings), name="backroom-recovery")
+        try:
+            await app.run_worker_async(
+                queues=[EFFECTS_QUEUE],
+                concurrency=settings.concurrency,
+                wait=True,
+                delete_jobs="successful",
+                install_signal_handlers=False,
+                update_heartbeat_interval=settings.heartbeat_s,
+                stalled_worker_timeout=settings.stalled_after_s,
+                listen_notify=True,
+                fetch_job_polling_interval=settings.poll_s,
+            )
+        finally:
+            recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recovery
+
+
+def _report_worker_exit(task: asyncio.Task[None]) -> None:
+    if task.cancelled():
+        return
+    err = task.exception()
+    if err is not None:
+        log.error("in-process worker stopped: %s", type(err).__name__, exc_info=err)
+    else:
+        log.warning("in-process worker stopped")
+
+
+# -- dependencies -----------------------------------------------------------------------------------------------
+
+
+def get_backroom(request: Request) -> Backroom:
+    return cast(Backroom, request.app.state.backroom)
+
+
+BackroomDep = Annotated[Backroom, Depends(get_backroom)]
+StoreHeader = Annotated[str | None, Header(alias=STORE_HEADER, description="store slug; default BACKROOM_STORE")]
+
+
+def store_slug(backroom: Backroom, header: str | None) -> str:
+    slug = header.strip() if header else ""
+    if not slug:
+        return backroom.settings.store
+    if not _STORE_SLUG.fullmatch(slug):
+        raise InvalidInput(f"{STORE_HEADER} must be a store slug (letters, digits, '.', '_', '-'; at most 64)",
+                           code="invalid_store")
+    return slug
+
+
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    slug: str
+    id: int
+
+
+def store_scope(backroom: BackroomDep, store: StoreHeader = None) -> Scope:
+    slug = store_slug(backroom, store)
+    return Scope(slug, backroom.store_id(slug))
+
+
+StoreScope = Annotated[Scope, Depends(store_scope)]
+
+
+def require_token(backroom: BackroomDep, authorization: Annotated[str | None, Header()] = None) -> None:
+    expected = backroom.settings.api_token.get_secret_value() if backroom.settings.api_token else ""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if not expected:
+        raise ApiProblem(401, "api_token_not_set",
+                         "the API is disabled until a token is configured: set BACKROOM_API_TOKEN", challenge)
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise ApiProblem(401, "unauthorized", "send Authorization: Bearer <BACKROOM_API_TOKEN>", challenge)
+
+
+# -- GET /healthz -----------------------------------------------------------------------------------------------
+
+meta = APIRouter(tags=["meta"])
+
+
+@meta.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+# -- POST /inbound/orders ---------------------------------------------------------------------------------------
+
+inbound = APIRouter(tags=["inbound"])
+
+
+class InboundOutcome(BaseModel):
+    outcome: Literal["created", "existing", "duplicate"]
+    order_id: int | None
+    status: str | None
+    source_id: str
+
+
+@inbound.post(
+    "/inbound/orders",
+    summary="Receive one order, signed with the inbound secret",
+    responses={
+        400: {"description": "not an order we can accept (kept in the inbox as 'rejected')"},
+        401: {"description": "signature missing or wrong (kept in the inbox as 'rejected')"},
+        413: {"description": "body over 1 MB (not kept)"},
+        503: {"description": "no inbound secret configured"},
+    },
+)
+async def inbound_order(
+    request: Request,
+    backroom: BackroomDep,
+    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+    delivery_id: Annotated[str | None, Header(alias=DELIVERY_HEADER, description="dedupe key")] = None,
+    store: StoreHeader = None,
+) -> InboundOutcome:
+    """The same delivery id (else the same body) is imported once; repeats answer 200 with outcome 'duplicate'."""
+    secret = backroom.settings.inbound_secret.get_secret_value() if backroom.settings.inbound_secret else ""
+    if not secret:
+        raise ApiProblem(503, "inbound_not_configured", "inbound orders are disabled: set BACKROOM_INBOUND_SECRET")
+    slug = store_slug(backroom, store)
+    delivery = delivery_id.strip() if delivery_id else ""
+    if len(delivery) > MAX_DELIVERY_ID:
+        raise InvalidInput(f"{DELIVERY_HEADER} is longer than {MAX_DELIVERY_ID} characters",
+                           code="invalid_delivery_id")
+    body = await _read_body(request, MAX_INBOUND_BYTES)
+    source_id = delivery or content_hash(body)
+    headers = {k.lower(): v for k, v in request.headers.items() if k.lower() not in _SECRET_HEADERS}
+
+    if not signature_matches(secret, body, signature):
+        text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL
+        entry = InboxEntry(INBOUND_SOURCE, source_id, "order", text, headers)
+        await run_in_threadpool(_keep_rejected, backroom, slug, entry, SignatureInvalid.code)
+        log.info("inbound delivery %s rejected: %s", source_id, SignatureInvalid.code)
+        raise SignatureInvalid(f"{SIGNATURE_HEADER} is missing or does not match the body")
+
+    outcome = await run_in_threadpool(
+        backroom.ingest_order, body, headers, source=INBOUND_SOURCE, source_id=source_id, store=slug
+    )
+    log.info("inbound delivery %s: %s (order %s, %s)", outcome.source_id, outcome.outcome, outcome.order_id,
+             outcome.status)
+    return InboundOutcome.model_validate(dataclasses.asdict(outcome))
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiProblem(413, "payload_too_large", f"body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiProblem(413, "payload_too_large", f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _keep_rejected(backroom: Backroom, slug: str, entry: InboxEntry, error: str) -> None:
+    """Kept under the named store if it exists, else the default store: an unverified request creates no store."""
+    with backroom.engine.connect() as conn:
+        found = conn.execute(select(t.stores.c.id).where(t.stores.c.slug == slug)).scalar()
+    store_id = int(found) if found is not None else backroom.store_id()
+    record_rejected(backroom.engine, store_id, entry, "rejected", error)
+
+
+# -- /api -------------------------------------------------------------------------------------------------------
+
+protected = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CancelRequest(_Body):
+    reason: str = Field(default="cancelled by the store", min_length=1, max_length=500)
+    actor: str = Field(default="api", min_length=1, max_length=200)
+
+
+class ReceiveStockRequest(_Body):
+    sku: str = Field(min_length=1, max_length=100)
+    location: str = Field(min_length=1, max_length=64, description="location code, e.g. MAIN")
+    quantity: int = Field(ge=-1_000_000, le=1_000_000, description="units received (negative: a count correction)")
+    reference: str = Field(default="api", min_length=1, max_length=500)
+
+
+class AddressIn(_Body):
+    name: str = Field(max_length=200)
+    line1: str = Field(max_length=200)
+    line2: str = Field(default="", max_length=200)
+    city: str = Field(max_length=200)
+    postal_code: str = Field(max_length=32)
+    area: str = Field(default="", max_length=200)
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    phone: str = Field(default="", max_length=64)
+
+    def to_address(self) -> Address:
+        return Address(name=self.name, line1=self.line1, city=self.city, postal_code=self.postal_code,
+                       country=self.country, line2=self.line2, area=self.area, phone=self.phone)
+
+
+class ResolveRequest(_Body):
+    action: ReviewAction
+    note: str = Field(default="", max_length=2000)
+    actor: str = Field(default="api", min_length=1, max_length=200)
+    address: AddressIn | None = Field(default=None, description="the corrected address, for edit_address")
+
+
+class RetryRequest(_Body):
+    actor: str = Field(default="api", min_length=1, max_length=200)
+
+
+class ReviewStatusFilter(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+    ALL = "all"
+
+
+@protected.get("/orders", tags=["orders"])
+def list_orders(backroom: BackroomDep, store: StoreScope, status: OrderStatus | None = None,
+                limit: Limit = 50) -> list[dict[str, Any]]:
+    return queries.list_orders(backroom.engine, store.id, status.value if status else None, limit)
+
+
+@protected.get("/orders/{order_id}", tags=["orders"])
+def order_detail(backroom: BackroomDep, store: StoreScope, order_id: Id) -> dict[str, Any]:
+    return queries.order_detail(backroom.engine, store.id, order_id)
+
+
+@protected.post("/orders/{order_id}/cancel", tags=["orders"])
+def cancel_order(backroom: BackroomDep, store: StoreScope, order_id: Id,
+                 body: CancelRequest | None = None) -> dict[str, Any]:
+    """Cancel an order that has not shipped: its stock is released and offered to the backorder queue."""
+    req = body or CancelRequest()
+    backroom.handle(CancelOrder(order_id, req.reason, req.actor), store.slug)
+    log.info("order %d cancelled", order_id)
+    return {"order_id": order_id, "status": queries.order_detail(backroom.engine, store.id, order_id)["status"]}
+
+
+@protected.get("/stock", tags=["stock"])
+def list_stock(backroom: BackroomDep, store: StoreScope,
+               sku: Annotated[str | None, Query(max_length=100)] = None) -> list[dict[str, Any]]:
+    return queries.list_stock(backroom.engine, store.id, sku or None)
+
+
+@protected.post("/stock/receive", tags=["stock"])
+def receive_stock(backroom: BackroomDep, store: StoreScope, body: ReceiveStockRequest) -> dict[str, Any]:
+    """Record stock arriving at a location; the FIFO backorder queue is served first."""
+    allocated = backroom.handle(ReceiveStock(body.sku, body.location, body.quantity, body.reference), store.slug)
+    log.info("received %d x %s at %s; %d backorders completed", body.quantity, body.sku, body.location, allocated)
+    return {"sku": body.sku, "location": body.location, "quantity": body.quantity,
+            "backorders_completed": allocated, "stock": queries.list_stock(backroom.engine, store.id, body.sku)}
+
+
+@protected.get("/review", tags=["review"])
+def list_review(backroom: BackroomDep, store: StoreScope, status: ReviewStatusFilter = ReviewStatusFilter.OPEN,
+                limit: Limit = 100) -> list[dict[str, Any]]:
+    wanted = None if status is ReviewStatusFilter.ALL else status.value
+    return queries.list_review(backroom.engine, store.id, wanted, limit)
+
+
+@protected.get("/review/{item_id}", tags=["review"])
+def review_detail(backroom: BackroomDep, store: StoreScope, item_id: Id) -> dict[str, Any]:
+    return queries.review_detail(backroom.engine, store.id, item_id)
+
+
+@protected.post("/review/{item_id}/resolve", tags=["review"])
+def resolve_review(backroom: BackroomDep, store: StoreScope, item_id: Id, body: ResolveRequest) -> dict[str, Any]:
+    """Take one of the item's allowed actions (approve, cancel_order, edit_address, retry, dismiss)."""
+    address = body.address.to_address() if body.address else None
+    command = ResolveReviewItem(item_id, body.action.value, body.actor, body.note, address)
+    outcome = backroom.handle(command, store.slug)
+    log.info("review item %d: %s", item_id, body.action.value)
+    return _resolved(backroom, store, item_id, body.action, outcome)
+
+
+@protected.post("/review/{item_id}/retry", tags=["review"])
+def retry_review(backroom: BackroomDep, store: StoreScope, item_id: Id,
+                 body: RetryRequest | None = None) -> dict[str, Any]:
+    """Re-queue the failed effect behind this item with a fresh attempt budget."""
+    req = body or RetryRequest()
+    outcome = backroom.handle(ResolveReviewItem(item_id, ReviewAction.RETRY.value, req.actor), store.slug)
+    log.info("review item %d: retry", item_id)
+    return _resolved(backroom, store, item_id, ReviewAction.RETRY, outcome)
+
+
+def _resolved(backroom: Backroom, store: Scope, item_id: int, action: ReviewAction, outcome: Any) -> dict[str, Any]:
+    item = queries.review_detail(backroom.engine, store.id, item_id)
+    return {"item_id": item_id, "action": action.value, "outcome": outcome, "status": item["status"],
+            "subject_type": item["subject_type"], "subject_id": item["subject_id"]}
+
+
+@protected.get("/summary", tags=["meta"])
+def summary(backroom: BackroomDep, store: StoreScope) -> dict[str, Any]:
+    return queries.summary(backroom.engine, store.id)
