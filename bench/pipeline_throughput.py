@@ -209,6 +209,7 @@ class BatchTiming:
     orders: int
     seconds: float
     parse_seconds: float
+    started: float  # perf_counter at the start of the batch
 
 
 @dataclass
@@ -281,7 +282,7 @@ def ingest(app: Backroom, store_id: int, bodies: list[tuple[str, bytes]], batch:
                 t1 = time.perf_counter()
                 results = app.bus.handle(ImportOrders(tuple(cmds)), store_id, entries)
                 t2 = time.perf_counter()
-                mine.append(BatchTiming(len(cmds), t2 - t0, t1 - t0))
+                mine.append(BatchTiming(len(cmds), t2 - t0, t1 - t0, t0))
                 for r in results:
                     key = r.status if r.created else "existing"
                     seen[key] = seen.get(key, 0) + 1
@@ -437,6 +438,10 @@ def main(argv: list[str] | None = None) -> int:
             parse_s = sum(tm.parse_seconds for tm in timings)
             busy_s = sum(tm.seconds for tm in timings)
             ingest_retries = retries.count
+            by_start = sorted(timings, key=lambda tm: tm.started)
+            tenth = max(1, len(by_start) // 10)
+            first_p50 = percentile(sorted(tm.seconds for tm in by_start[:tenth]), 0.5)
+            last_p50 = percentile(sorted(tm.seconds for tm in by_start[-tenth:]), 0.5)
 
             drain_s = 0.0
             done = 0
@@ -471,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
         "ingest_s": round(wall, 3),
         "p90_ms": round(percentile(latencies, 0.90) * 1000, 2),
         "max_ms": round(latencies[-1] * 1000, 2),
+        "p50_first_tenth_ms": round(first_p50 * 1000, 2),
+        "p50_last_tenth_ms": round(last_p50 * 1000, 2),
         "parse_us_per_order": round(parse_s / args.orders * 1e6, 1),
         "parse_share": round(parse_s / busy_s, 4) if busy_s else None,
         "statements_per_batch": round(statement_count / len(timings), 1),

@@ -207,3 +207,13 @@ def test_stores_are_isolated_from_each_other(app: Backroom) -> None:
     assert (one.status, two.status) == ("fulfillment_requested", "backordered")
     assert one.order_id != two.order_id
     assert [o["id"] for o in queries.list_orders(app.engine, app.store_id("shop-two"))] == [two.order_id]
+
+
+def test_a_rejected_input_does_not_block_a_good_redelivery_under_the_same_id(app: Backroom) -> None:
+    seed_catalog(app, {"A": (5, 0)})
+    with pytest.raises(InvalidInput):
+        app.ingest_order(b"{truncated", {}, "shop", "dlv-1")
+    outcome = app.ingest_order(order_body("o-1", {"A": 1}), {}, "shop", "dlv-1")
+
+    assert outcome.outcome == "created"
+    assert rows(app, "SELECT status, error FROM inbox") == [("processed", None)]

@@ -66,10 +66,14 @@ class SqlUnitOfWork:
         rows = [{"store_id": self.store_id, "source": e.source, "source_id": e.source_id, "kind": e.kind,
                  "status": "processed", "headers": dict(e.headers), "body": e.body, "received_at": self._now}
                 for e in self.inbox]
-        claimed = self.conn.execute(
-            pg_insert(t.inbox).on_conflict_do_nothing(index_elements=["store_id", "source", "source_id"])
-            .returning(t.inbox.c.id), rows,
-        ).all()
+        stmt = pg_insert(t.inbox)
+        # an input kept earlier as rejected/failed (bad signature, outage) does not block a good redelivery
+        claim = stmt.on_conflict_do_update(
+            index_elements=["store_id", "source", "source_id"],
+            set_={"status": "processed", "body": stmt.excluded.body, "headers": stmt.excluded.headers, "error": None},
+            where=t.inbox.c.status != "processed",
+        ).returning(t.inbox.c.id)
+        claimed = self.conn.execute(claim, rows).all()
         return bool(claimed)
 
     def __exit__(self, *exc: object) -> None:
