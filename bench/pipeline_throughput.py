@@ -26,11 +26,13 @@ import itertools
 import json
 import logging
 import math
+import multiprocessing
 import os
 import platform
 import pstats
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -40,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -130,15 +133,16 @@ def seed(app: Backroom, store_id: int, products: list[tuple[str, str, list[Sku]]
 
 
 def payloads(n: int, products: list[tuple[str, str, list[Sku]]], scarce: list[Sku], seed_: int,
-             run: str) -> list[tuple[str, bytes]]:
-    """(source_id, body) for n orders: Zipf-ish SKU popularity, repeat customers, a few scarce lines and
-    failed payments — the mix a real shop sees in a busy hour."""
+             run: str, customer_count: int) -> list[tuple[str, bytes]]:
+    """(source_id, body) for n orders: Zipf-ish SKU popularity, repeat customers (a pool of `customer_count`,
+    a few regulars ordering often; `customer_count` >= n means every order is a new customer), a few scarce lines
+    and failed payments — the mix a real shop sees in a busy hour."""
     rng = random.Random(seed_)
     regular = [v for _, _, variants in products for v in variants if v not in scarce]
     rng.shuffle(regular)
     cum = list(itertools.accumulate(1 / (rank + 1) ** 0.9 for rank in range(len(regular))))
     customers = []
-    for i in range(max(1, n // 4)):  # ~4 orders per customer on average, a few regulars with many more
+    for i in range(max(1, min(customer_count, n))):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         address = dict(rng.choice(ADDRESSES))
         if rng.random() < 0.3:
@@ -149,7 +153,10 @@ def payloads(n: int, products: list[tuple[str, str, list[Sku]]], scarce: list[Sk
     now = datetime.now(UTC)
     out = []
     for i in range(n):
-        name, email, address = rng.choices(customers, cum_weights=cust_cum)[0]
+        if customer_count >= n:
+            name, email, address = customers[i]
+        else:
+            name, email, address = rng.choices(customers, cum_weights=cust_cum)[0]
         count = rng.choices([1, 2, 3, 4, 5], weights=[40, 25, 17, 10, 8])[0]
         picked: dict[str, Sku] = {}
         while len(picked) < count:
@@ -235,6 +242,86 @@ class TimedExecutors:
                     self.seconds[kind] = self.seconds.get(kind, 0.0) + spent
                     self.calls[kind] = self.calls.get(kind, 0) + 1
         return run
+
+
+class ThreadProfiles:
+    """One cProfile per thread around a function (the drain runs effects in procrastinate's worker threads)."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[int, cProfile.Profile] = {}
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            profile = self.profiles.setdefault(threading.get_ident(), cProfile.Profile())
+            profile.enable()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                profile.disable()
+        return run
+
+
+def dump_profiles(profiles: list[cProfile.Profile], path: Path, say: Callable[[str], None]) -> None:
+    if not profiles:
+        return
+    stats = pstats.Stats(profiles[0])
+    for p in profiles[1:]:
+        stats.add(p)
+    stats.dump_stats(str(path))
+    for order in ("tottime", "cumulative"):
+        buf = io.StringIO()
+        pstats.Stats(str(path), stream=buf).sort_stats(order).print_stats(30)
+        print(buf.getvalue(), file=sys.stderr)
+    say(f"wrote {path}")
+
+
+def _serve_mail(conn: Connection) -> None:
+    with MailCatcher() as catcher:
+        conn.send(catcher.port)
+        conn.recv()
+        conn.send(len(catcher.messages))
+
+
+class MailServer:
+    """The local SMTP catcher, in a process of its own unless in_process (a real relay never shares the sender's
+    process; in-process, aiosmtpd competes with the drain for the GIL)."""
+
+    def __init__(self, in_process: bool = False) -> None:
+        self.in_process = in_process
+        self.port = 0
+        self._catcher: MailCatcher | None = None
+        self._conn: Connection | None = None
+        self._proc: Any = None
+
+    def __enter__(self) -> MailServer:
+        if self.in_process:
+            self._catcher = MailCatcher().__enter__()
+            self.port = self._catcher.port
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            self._conn, child = ctx.Pipe()
+            self._proc = ctx.Process(target=_serve_mail, args=(child,), daemon=True)
+            self._proc.start()
+            self.port = int(self._conn.recv())
+        return self
+
+    def caught(self) -> int:
+        """Stops the server and returns how many messages it received."""
+        if self._catcher is not None:
+            count = len(self._catcher.messages)
+            self._catcher.__exit__(None, None, None)
+            self._catcher = None
+            return count
+        if self._conn is not None:
+            self._conn.send("stop")
+            count = int(self._conn.recv())
+            self._proc.join(10)
+            self._conn = None
+            return count
+        return 0
+
+    def __exit__(self, *exc: object) -> None:
+        self.caught()
 
 
 class RetryCounter(logging.Handler):
@@ -341,7 +428,18 @@ def machine(app: Backroom, embedded: bool) -> dict[str, Any]:
         "postgres_version": pg.pop("server_version"),
         "postgres_settings": pg,
         "postgres_embedded": embedded,
+        "git_commit": _git("rev-parse", "--short", "HEAD"),
+        "git_dirty_src": bool(_git("status", "--porcelain", "--", "src")),
     }
+
+
+def _git(*args: str) -> str:
+    try:
+        found = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
+                               timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return found.stdout.strip()
 
 
 def checks(app: Backroom, store_id: int, expected: int) -> dict[str, Any]:
@@ -378,12 +476,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skus", type=int, default=500)
+    ap.add_argument("--customers", type=int, default=None,
+                    help="size of the customer pool (default orders/4: repeat customers; >= orders: all new)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--database-url", default=None, help="use this PostgreSQL (a fresh store in it) instead of a "
                                                          "temporary embedded server")
     ap.add_argument("--drain-concurrency", type=int, default=WorkerSettings().concurrency)
     ap.add_argument("--no-drain", action="store_true", help="skip the effect drain")
-    ap.add_argument("--profile", type=Path, default=None, help="cProfile the ingest threads; write merged pstats here")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="cProfile the ingest threads (merged pstats here) and the drain's effect runs (.drain.pstats)")
+    ap.add_argument("--mail-in-process", action="store_true",
+                    help="run the SMTP catcher in this process (default: a child process)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--keep", action="store_true", help="keep the temporary BACKROOM_HOME")
     args = ap.parse_args(argv)
@@ -400,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="backroom-bench-"))
     run = uuid.uuid4().hex[:8]
     say = lambda msg: print(f"# {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    with MailCatcher() as mail:
+    with MailServer(in_process=args.mail_in_process) as mail:
         settings = Settings(
             database_url=args.database_url,
             home=home,
@@ -423,7 +526,8 @@ def main(argv: list[str] | None = None) -> int:
             skus = sum(len(v) for _, _, v in products)
             say(f"seeded {skus} SKUs x 2 locations in {time.perf_counter() - t:.1f}s")
             t = time.perf_counter()
-            bodies = payloads(args.orders, products, scarce, args.seed, run)
+            customer_count = args.customers if args.customers is not None else max(1, args.orders // 4)
+            bodies = payloads(args.orders, products, scarce, args.seed, run, customer_count)
             sizes = sorted(len(b) for _, b in bodies)
             say(f"generated {len(bodies)} payloads in {time.perf_counter() - t:.1f}s "
                 f"(bytes min {sizes[0]} / median {sizes[len(sizes) // 2]} / max {sizes[-1]})")
@@ -431,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
             statements = itertools.count()
             event.listen(app.engine, "before_cursor_execute", lambda *_: next(statements))
             profilers: list[cProfile.Profile] | None = [] if args.profile else None
+            drain_profiles = ThreadProfiles() if args.profile else None
             say(f"ingesting {args.orders} orders, batch {args.batch}, {args.workers} worker(s)")
             wall, timings, statuses = ingest(app, store_id, bodies, args.batch, args.workers, profilers)
             statement_count = next(statements)
@@ -449,6 +554,8 @@ def main(argv: list[str] | None = None) -> int:
                 pending = int(scalar(app, "SELECT count(*) FROM effects WHERE store_id = :s AND status = 'pending'",
                                      s=store_id))
                 say(f"draining {pending} effects (procrastinate, concurrency {args.drain_concurrency})")
+                if drain_profiles is not None:
+                    app.runner.run = drain_profiles.wrap(app.runner.run)  # type: ignore[method-assign]
                 t = time.perf_counter()
                 app.drain()
                 drain_s = time.perf_counter() - t
@@ -461,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
             app.close()
             if not args.keep:
                 shutil.rmtree(home, ignore_errors=True)
-        emails_caught = len(mail.messages)
+        emails_caught = mail.caught()
 
     figures: dict[str, Any] = {
         "orders_per_s": round(args.orders / wall, 1),
@@ -496,13 +603,14 @@ def main(argv: list[str] | None = None) -> int:
         "details": {
             **extra,
             "payload_bytes": {"min": sizes[0], "median": sizes[len(sizes) // 2], "max": sizes[-1]},
-            "skus": skus, "scarce_skus": len(scarce),
+            "skus": skus, "scarce_skus": len(scarce), "customer_pool": min(customer_count, args.orders),
             "order_outcomes": statuses,
             "effects": effects,
             "drain_concurrency": args.drain_concurrency,
             "executor_seconds": {k: round(v, 3) for k, v in executors.seconds.items()},
             "executor_calls": executors.calls,
             "profiled": bool(args.profile),
+            "mail_catcher": "in-process" if args.mail_in_process else "child process",
         },
         "checks": verdict,
         "machine": info,
@@ -513,16 +621,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     say(f"wrote {args.out}")
 
-    if profilers:
-        stats = pstats.Stats(profilers[0])
-        for p in profilers[1:]:
-            stats.add(p)
-        stats.dump_stats(str(args.profile))
-        for order in ("tottime", "cumulative"):
-            buf = io.StringIO()
-            pstats.Stats(str(args.profile), stream=buf).sort_stats(order).print_stats(30)
-            print(buf.getvalue(), file=sys.stderr)
-        say(f"wrote {args.profile}")
+    if args.profile:
+        dump_profiles(profilers or [], args.profile, say)
+        if drain_profiles is not None:
+            dump_profiles(list(drain_profiles.profiles.values()), args.profile.with_suffix(".drain.pstats"), say)
 
     ok = verdict["orders_ok"] and verdict["no_negative_stock"]
     return 0 if ok else 1
