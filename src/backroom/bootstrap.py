@@ -86,10 +86,15 @@ class Backroom:
         return IngestOutcome(entry.source_id, "created" if result.created else "existing", result.order_id,
                              result.status)
 
+    async def run_worker(self, *, wait: bool = True, install_signal_handlers: bool | None = None) -> None:
+        """A procrastinate worker for this installation's effects (see adapters.queue.worker.run_worker)."""
+        app = make_app(libpq_dsn(self.database_url), self.runner)
+        await run_worker(app, self.runner, self.settings.worker, wait=wait,
+                         install_signal_handlers=install_signal_handlers)
+
     def drain(self) -> None:
         """Run every effect that is due now, then return (demo, tests, `backroom worker --once`)."""
-        app = make_app(libpq_dsn(self.database_url), self.runner)
-        asyncio.run(run_worker(app, self.runner, self.settings.worker, wait=False))
+        asyncio.run(self.run_worker(wait=False))
 
     def close(self) -> None:
         self.engine.dispose()

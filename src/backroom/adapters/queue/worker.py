@@ -4,6 +4,7 @@ that died (no heartbeat) and effects whose job went missing. Run as many as you 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -43,8 +44,20 @@ async def recover_once(app: procrastinate.App, runner: EffectRunner, settings: W
 
 
 async def run_worker(
-    app: procrastinate.App, runner: EffectRunner, settings: WorkerSettings, *, wait: bool = True
+    app: procrastinate.App,
+    runner: EffectRunner,
+    settings: WorkerSettings,
+    *,
+    wait: bool = True,
+    install_signal_handlers: bool | None = None,
 ) -> None:
+    """Run effect jobs; with ``wait=False`` drain what is due now and return.
+
+    Signal handlers default to ``wait``. A host that owns SIGINT/SIGTERM itself (uvicorn) passes False and stops
+    the worker by cancelling its task, so one Ctrl-C stops both.
+    """
+    if install_signal_handlers is None:
+        install_signal_handlers = wait
     async with app.open_async():
         recovery = asyncio.create_task(recover_forever(app, runner, settings)) if wait else None
         try:
@@ -53,7 +66,7 @@ async def run_worker(
                 concurrency=settings.concurrency,
                 wait=wait,
                 delete_jobs="successful",
-                install_signal_handlers=wait,
+                install_signal_handlers=install_signal_handlers,
                 update_heartbeat_interval=settings.heartbeat_s,
                 stalled_worker_timeout=settings.stalled_after_s,
                 listen_notify=wait,
@@ -62,3 +75,5 @@ async def run_worker(
         finally:
             if recovery is not None:
                 recovery.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recovery

@@ -124,7 +124,10 @@ def create_app(backroom: Backroom, with_worker: bool = False) -> FastAPI:
 def _worker_lifespan(backroom: Backroom) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(run_worker_in_process(backroom), name="backroom-worker")
+        task = asyncio.create_task(
+            # uvicorn owns SIGINT/SIGTERM: the worker is stopped by cancelling this task, so one Ctrl-C stops both
+            backroom.run_worker(install_signal_handlers=False), name="backroom-worker"
+        )
         task.add_done_callback(_report_worker_exit)
         try:
             yield
@@ -134,36 +137,6 @@ def _worker_lifespan(backroom: Backroom) -> Callable[[FastAPI], contextlib.Abstr
                 await task
 
     return lifespan
-
-
-async def run_worker_in_process(backroom: Backroom) -> None:
-    """`adapters.queue.worker.run_worker` without its signal handlers: under uvicorn the server owns SIGINT and
-    SIGTERM and stops this worker through the lifespan (task cancellation), so one Ctrl-C stops both. With the
-    worker's own handlers installed, the first signal would stop only the worker and never reach uvicorn."""
-    from backroom.adapters.db.engine import libpq_dsn
-    from backroom.adapters.queue.defer import EFFECTS_QUEUE
-    from backroom.adapters.queue.worker import make_app, recover_forever
-
-    settings = backroom.settings.worker
-    app = make_app(libpq_dsn(backroom.database_url), backroom.runner)
-    async with app.open_async():
-        recovery = asyncio.create_task(recover_forever(app, backroom.runner, settings), name="backroom-recovery")
-        try:
-            await app.run_worker_async(
-                queues=[EFFECTS_QUEUE],
-                concurrency=settings.concurrency,
-                wait=True,
-                delete_jobs="successful",
-                install_signal_handlers=False,
-                update_heartbeat_interval=settings.heartbeat_s,
-                stalled_worker_timeout=settings.stalled_after_s,
-                listen_notify=True,
-                fetch_job_polling_interval=settings.poll_s,
-            )
-        finally:
-            recovery.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recovery
 
 
 def _report_worker_exit(task: asyncio.Task[None]) -> None:

@@ -52,16 +52,12 @@ def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the s
 @app.command()
 def worker(once: bool = typer.Option(False, help="run what is due now, then exit")) -> None:
     """Run effect jobs (any number of workers, on any machine, against one database)."""
-    from backroom.adapters.db.engine import libpq_dsn
-    from backroom.adapters.queue.worker import make_app, run_worker
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with backroom_app() as br:
         if once:
             br.drain()
             return
-        procrastinate_app = make_app(libpq_dsn(br.database_url), br.runner)
-        asyncio.run(run_worker(procrastinate_app, br.runner, br.settings.worker))
+        asyncio.run(br.run_worker())
 
 
 @app.command()
