@@ -26,9 +26,6 @@ from backroom.orders.commands import ImportOrders
 from backroom.orders.validation import OrderPolicy
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry, MessageBus
 from backroom.shared.clock import Clock, SystemClock
-from backroom.shared.hashing import content_hash
-
-_SECRET_HEADERS = frozenset({"authorization", "cookie"})
 
 
 @dataclass(frozen=True)
@@ -68,9 +65,7 @@ class Backroom:
         A duplicate delivery is a no-op; an input we cannot accept raises InvalidInput and is kept as 'rejected'.
         """
         store_id = self.store_id(store)
-        kept = {k.lower(): v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
-        text_body = body.decode("utf-8", "replace").replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL
-        entry = InboxEntry(source, source_id or content_hash(body), "order", text_body, kept)
+        entry = InboxEntry.from_raw(source, source_id, "order", body, headers)
         try:
             command = parse_order(body, channel=source, source_ref=f"{source}:{entry.source_id}")
             results = self.bus.handle(ImportOrders((command,)), store_id, (entry,))

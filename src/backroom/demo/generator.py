@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -68,7 +68,6 @@ class StoreData:
     cancellations: list[tuple[datetime, str]]  # (when, external order id)
     restocks: list[tuple[datetime, str, str, int]]  # (when, sku, location, quantity)
     etas: list[tuple[datetime, str, int]]  # (when, sku, days from then)
-    scarce: list[str] = field(default_factory=list)
 
 
 def generate(day: datetime, orders: int = 240, seed: int = 7) -> StoreData:
@@ -120,8 +119,7 @@ def generate(day: datetime, orders: int = 240, seed: int = 7) -> StoreData:
     deliveries.sort(key=lambda d: d.at)
     restocks = [(day + timedelta(hours=15), sku, "MAIN", 12) for sku in ("ESPR-WHITE", "CANDLE-SMALL")]
     etas = [(day + timedelta(hours=12), "CANDLE-LARGE", 10)]
-    return StoreData(products, stock, deliveries, cancellations, restocks, etas,
-                     ["ESPR-WHITE", "CANDLE-SMALL", "CANDLE-LARGE"])
+    return StoreData(products, stock, deliveries, cancellations, restocks, etas)
 
 
 def _order_json(ext: str, number: str, email: str, name: str, address: dict[str, str], payment: str,

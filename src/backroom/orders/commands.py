@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from backroom.orders.model import Address, OrderLine, PaymentState
 from backroom.shared.messages import Command
@@ -24,10 +23,6 @@ class IncomingOrder:
     lines: tuple[OrderLine, ...]
     placed_at: datetime
     source_ref: str = ""
-
-    @property
-    def total(self) -> Decimal:
-        return sum((line.total for line in self.lines), Decimal("0"))
 
 
 @dataclass(frozen=True)
@@ -77,8 +72,3 @@ class ResolveReviewItem(Command):
     note: str = ""
     address: Address | None = None
 
-
-@dataclass(frozen=True)
-class RetryEffect(Command):
-    effect_id: int
-    actor: str

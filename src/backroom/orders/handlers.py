@@ -18,7 +18,7 @@ from backroom.orders.error_codes import ALLOWED_ACTIONS, ReasonCode, ReviewActio
 from backroom.orders.model import TERMINAL, Order, OrderStatus
 from backroom.orders.ports import OrdersUnitOfWork
 from backroom.orders.validation import OrderPolicy, address_problems, validate_order
-from backroom.review.model import SYSTEM_ACTOR, ReviewStatus
+from backroom.review.model import ReviewStatus
 from backroom.service_layer.effects import EffectRequest
 from backroom.service_layer.messages import Decision, RecordedEvent, ReviewRequest
 
@@ -485,5 +485,3 @@ def _id(order: Order) -> int:
         raise ValueError("order has no id yet")
     return order.id
 
-
-__all__ = ["SYSTEM_ACTOR", "ImportResult", "PipelineSettings"]

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from backroom.errors import RetryableConflict
+from backroom.shared.hashing import content_hash
 from backroom.shared.messages import Command
 
 log = logging.getLogger(__name__)
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,16 @@ class InboxEntry:
     kind: str
     body: str
     headers: Mapping[str, str]
+
+    @classmethod
+    def from_raw(
+        cls, source: str, source_id: str | None, kind: str, body: bytes, headers: Mapping[str, str]
+    ) -> InboxEntry:
+        """Keep the body as text (PostgreSQL text holds no NUL) and every header except credentials; an input
+        without an id of its own is recorded under the SHA-256 of its body."""
+        text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+        kept = {k.lower(): v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+        return cls(source, source_id or content_hash(body), kind, text, kept)
 
 
 class DuplicateDelivery(Exception):

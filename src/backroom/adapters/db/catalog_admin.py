@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db import tables as t
@@ -57,12 +57,6 @@ def set_opening_stock(engine: Engine, store_id: int, levels: Iterable[tuple[str,
                 conn.execute(insert(t.stock_ledger).values(
                     store_id=store_id, sku=sku, location_id=location_id, delta_on_hand=on_hand, delta_reserved=0,
                     reason="received", reference="opening-stock", at=text("now()")))
-
-
-def location_ids(engine: Engine, store_id: int) -> dict[str, int]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(t.locations.c.code, t.locations.c.id).where(t.locations.c.store_id == store_id))
-        return {r.code: int(r.id) for r in rows}
 
 
 def reset_store(engine: Engine, store_id: int) -> None:

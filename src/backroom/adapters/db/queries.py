@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Connection, Engine, Table, select, text
 
 from backroom.adapters.db import tables as t
 from backroom.errors import NotFound
@@ -21,6 +21,17 @@ def _jsonable(row: Any) -> dict[str, Any]:
     return out
 
 
+def _all(conn: Connection, query: Any) -> list[dict[str, Any]]:
+    return [_jsonable(r) for r in conn.execute(query)]
+
+
+def _one(conn: Connection, table: Table, store_id: int, row_id: int, what: str) -> dict[str, Any]:
+    row = conn.execute(select(table).where(table.c.store_id == store_id, table.c.id == row_id)).first()
+    if row is None:
+        raise NotFound(f"{what} {row_id} not found", code=f"{what.replace(' ', '_')}_not_found")
+    return _jsonable(row)
+
+
 def list_orders(engine: Engine, store_id: int, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     o = t.orders
     query = select(o.c.id, o.c.number, o.c.status, o.c.payment_state, o.c.total, o.c.currency, o.c.holds,
@@ -28,37 +39,33 @@ def list_orders(engine: Engine, store_id: int, status: str | None = None, limit:
     if status:
         query = query.where(o.c.status == status)
     with engine.connect() as conn:
-        return [_jsonable(r) for r in conn.execute(query.order_by(o.c.id.desc()).limit(limit))]
+        return _all(conn, query.order_by(o.c.id.desc()).limit(limit))
 
 
 def order_detail(engine: Engine, store_id: int, order_id: int) -> dict[str, Any]:
-    o = t.orders
     with engine.connect() as conn:
-        row = conn.execute(select(o).where(o.c.store_id == store_id, o.c.id == order_id)).first()
-        if row is None:
-            raise NotFound(f"order {order_id} not found", code="order_not_found")
-        order = _jsonable(row)
-        order["lines"] = [_jsonable(r) for r in conn.execute(
+        order = _one(conn, t.orders, store_id, order_id, "order")
+        order["lines"] = _all(conn, (
             select(t.order_lines.c.sku, t.order_lines.c.title, t.order_lines.c.quantity, t.order_lines.c.unit_price)
-            .where(t.order_lines.c.order_id == order_id).order_by(t.order_lines.c.line_no))]
-        order["reservations"] = [_jsonable(r) for r in conn.execute(
+            .where(t.order_lines.c.order_id == order_id).order_by(t.order_lines.c.line_no)))
+        order["reservations"] = _all(conn, (
             select(t.reservations.c.sku, t.reservations.c.location_id, t.reservations.c.quantity)
-            .where(t.reservations.c.order_id == order_id))]
-        order["shipments"] = [_jsonable(r) for r in conn.execute(
+            .where(t.reservations.c.order_id == order_id)))
+        order["shipments"] = _all(conn, (
             select(t.shipments.c.carrier, t.shipments.c.tracking_number, t.shipments.c.shipped_at)
-            .where(t.shipments.c.order_id == order_id))]
-        order["effects"] = [_jsonable(r) for r in conn.execute(
+            .where(t.shipments.c.order_id == order_id)))
+        order["effects"] = _all(conn, (
             select(t.effects.c.id, t.effects.c.kind, t.effects.c.key, t.effects.c.status, t.effects.c.attempts)
-            .where(t.effects.c.store_id == store_id, t.effects.c.subject_id == order_id).order_by(t.effects.c.id))]
-        order["decisions"] = [_jsonable(r) for r in conn.execute(
+            .where(t.effects.c.store_id == store_id, t.effects.c.subject_id == order_id).order_by(t.effects.c.id)))
+        order["decisions"] = _all(conn, (
             select(t.decisions.c.at, t.decisions.c.trigger, t.decisions.c.policy, t.decisions.c.policy_version,
                    t.decisions.c.inputs, t.decisions.c.outcome)
             .where(t.decisions.c.store_id == store_id, t.decisions.c.subject_type == "order",
-                   t.decisions.c.subject_id == order_id).order_by(t.decisions.c.id))]
-        order["review_items"] = [_jsonable(r) for r in conn.execute(
+                   t.decisions.c.subject_id == order_id).order_by(t.decisions.c.id)))
+        order["review_items"] = _all(conn, (
             select(t.review_items.c.id, t.review_items.c.reason_code, t.review_items.c.status)
             .where(t.review_items.c.store_id == store_id, t.review_items.c.subject_type == "order",
-                   t.review_items.c.subject_id == order_id))]
+                   t.review_items.c.subject_id == order_id)))
         return order
 
 
@@ -70,7 +77,7 @@ def list_stock(engine: Engine, store_id: int, sku: str | None = None) -> list[di
     if sku:
         query = query.where(s.c.sku == sku)
     with engine.connect() as conn:
-        return [_jsonable(r) for r in conn.execute(query.order_by(s.c.sku, loc.c.priority))]
+        return _all(conn, query.order_by(s.c.sku, loc.c.priority))
 
 
 def list_review(engine: Engine, store_id: int, status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
@@ -80,16 +87,12 @@ def list_review(engine: Engine, store_id: int, status: str | None = "open", limi
     if status:
         query = query.where(r.c.status == status)
     with engine.connect() as conn:
-        return [_jsonable(x) for x in conn.execute(query.order_by(r.c.id).limit(limit))]
+        return _all(conn, query.order_by(r.c.id).limit(limit))
 
 
 def review_detail(engine: Engine, store_id: int, item_id: int) -> dict[str, Any]:
-    r = t.review_items
     with engine.connect() as conn:
-        row = conn.execute(select(r).where(r.c.store_id == store_id, r.c.id == item_id)).first()
-    if row is None:
-        raise NotFound(f"review item {item_id} not found", code="review_item_not_found")
-    return _jsonable(row)
+        return _one(conn, t.review_items, store_id, item_id, "review item")
 
 
 def assign_review(engine: Engine, store_id: int, item_id: int, assignee: str | None) -> None:
@@ -143,9 +146,3 @@ def summary(engine: Engine, store_id: int) -> dict[str, Any]:
                 "SELECT count(*) FROM stock_levels WHERE store_id = :s AND (on_hand < 0 OR reserved < 0)"),
             "decisions_recorded": scalar("SELECT count(*) FROM decisions WHERE store_id = :s"),
         }
-
-
-def count_rows(engine: Engine, table: str, store_id: int) -> int:
-    with engine.connect() as conn:
-        tbl = t.metadata.tables[table]
-        return int(conn.execute(select(func.count()).select_from(tbl).where(tbl.c.store_id == store_id)).scalar_one())

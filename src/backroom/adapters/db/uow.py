@@ -21,7 +21,7 @@ from backroom.errors import NotFound, RetryableConflict
 from backroom.inventory.model import StockLevel, StockPool
 from backroom.orders.error_codes import ReasonCode
 from backroom.orders.model import Address, Order, OrderLine, OrderStatus, PaymentState, Reservation
-from backroom.review.model import ReviewItem, ReviewStatus
+from backroom.review.model import SYSTEM_ACTOR, ReviewItem, ReviewStatus
 from backroom.service_layer.effects import AutomationMode, EffectRequest, EffectStatus
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry
 from backroom.service_layer.messages import Decision, RecordedEvent, ReviewRequest
@@ -114,7 +114,8 @@ class SqlUnitOfWork:
             update(r)
             .where(r.c.store_id == self.store_id, r.c.subject_type == subject_type, r.c.subject_id == subject_id,
                    r.c.reason_code.in_(reasons), r.c.status == ReviewStatus.OPEN)
-            .values(status=ReviewStatus.RESOLVED, resolution=resolution, resolved_by="system", resolved_at=self._now)
+            .values(status=ReviewStatus.RESOLVED, resolution=resolution, resolved_by=SYSTEM_ACTOR,
+                    resolved_at=self._now)
         )
         return result.rowcount
 

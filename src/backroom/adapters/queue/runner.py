@@ -101,9 +101,3 @@ class EffectRunner:
             ).scalars().all()
             defer_effect_jobs(conn, [int(i) for i in ids])
         return len(ids)
-
-    def pending_ids(self) -> list[int]:
-        with self.engine.connect() as conn:
-            return [int(i) for i in conn.execute(
-                text("SELECT id FROM effects WHERE status IN ('pending', 'retrying') AND next_attempt_at <= :now"
-                     " ORDER BY id"), {"now": self.clock.now()}).scalars()]

@@ -32,12 +32,13 @@ from backroom.adapters.db import queries
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.inbox import record_rejected
 from backroom.bootstrap import Backroom
+from backroom.connectors import generic
 from backroom.errors import BackroomError, Conflict, InvalidInput, NotFound, RetryableConflict, SignatureInvalid
 from backroom.orders.commands import CancelOrder, ReceiveStock, ResolveReviewItem
 from backroom.orders.error_codes import ReviewAction
-from backroom.orders.model import Address, OrderStatus
+from backroom.orders.model import OrderStatus
 from backroom.service_layer.messagebus import InboxEntry
-from backroom.shared.hashing import content_hash, signature_matches
+from backroom.shared.hashing import signature_matches
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ STORE_HEADER = "X-Backroom-Store"
 INBOUND_SOURCE = "inbound"
 MAX_DELIVERY_ID = 200
 _STORE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_SECRET_HEADERS = frozenset({"authorization", "cookie"})
 
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -244,18 +244,15 @@ async def inbound_order(
         raise InvalidInput(f"{DELIVERY_HEADER} is longer than {MAX_DELIVERY_ID} characters",
                            code="invalid_delivery_id")
     body = await _read_body(request, MAX_INBOUND_BYTES)
-    source_id = delivery or content_hash(body)
-    headers = {k.lower(): v for k, v in request.headers.items() if k.lower() not in _SECRET_HEADERS}
+    entry = InboxEntry.from_raw(INBOUND_SOURCE, delivery or None, "order", body, dict(request.headers))
 
     if not signature_matches(secret, body, signature):
-        text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL
-        entry = InboxEntry(INBOUND_SOURCE, source_id, "order", text, headers)
         await run_in_threadpool(_keep_rejected, backroom, slug, entry, SignatureInvalid.code)
-        log.info("inbound delivery %s rejected: %s", source_id, SignatureInvalid.code)
+        log.info("inbound delivery %s rejected: %s", entry.source_id, SignatureInvalid.code)
         raise SignatureInvalid(f"{SIGNATURE_HEADER} is missing or does not match the body")
 
     outcome = await run_in_threadpool(
-        backroom.ingest_order, body, headers, source=INBOUND_SOURCE, source_id=source_id, store=slug
+        backroom.ingest_order, body, entry.headers, source=INBOUND_SOURCE, source_id=entry.source_id, store=slug
     )
     log.info("inbound delivery %s: %s (order %s, %s)", outcome.source_id, outcome.outcome, outcome.order_id,
              outcome.status)
@@ -305,26 +302,11 @@ class ReceiveStockRequest(_Body):
     reference: str = Field(default="api", min_length=1, max_length=500)
 
 
-class AddressIn(_Body):
-    name: str = Field(max_length=200)
-    line1: str = Field(max_length=200)
-    line2: str = Field(default="", max_length=200)
-    city: str = Field(max_length=200)
-    postal_code: str = Field(max_length=32)
-    area: str = Field(default="", max_length=200)
-    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
-    phone: str = Field(default="", max_length=64)
-
-    def to_address(self) -> Address:
-        return Address(name=self.name, line1=self.line1, city=self.city, postal_code=self.postal_code,
-                       country=self.country, line2=self.line2, area=self.area, phone=self.phone)
-
-
 class ResolveRequest(_Body):
     action: ReviewAction
     note: str = Field(default="", max_length=2000)
     actor: str = Field(default="api", min_length=1, max_length=200)
-    address: AddressIn | None = Field(default=None, description="the corrected address, for edit_address")
+    address: generic.AddressIn | None = Field(default=None, description="the corrected address, for edit_address")
 
 
 class RetryRequest(_Body):
@@ -389,7 +371,7 @@ def review_detail(backroom: BackroomDep, store: StoreScope, item_id: Id) -> dict
 @protected.post("/review/{item_id}/resolve", tags=["review"])
 def resolve_review(backroom: BackroomDep, store: StoreScope, item_id: Id, body: ResolveRequest) -> dict[str, Any]:
     """Take one of the item's allowed actions (approve, cancel_order, edit_address, retry, dismiss)."""
-    address = body.address.to_address() if body.address else None
+    address = body.address.to_domain() if body.address else None
     command = ResolveReviewItem(item_id, body.action.value, body.actor, body.note, address)
     outcome = backroom.handle(command, store.slug)
     log.info("review item %d: %s", item_id, body.action.value)

@@ -55,6 +55,14 @@ def print_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[st
     console.print(table)
 
 
+def print_rows(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
+    """What every list command prints: JSON for machines, a table for people."""
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(title, rows, columns)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)

@@ -9,7 +9,7 @@ import typer
 
 from backroom.config import Settings
 from backroom.entrypoints.cli import orders, review, stock
-from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_table
+from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_rows, print_table
 
 app = typer.Typer(help="backroom: the back office of an online store, run by software.", no_args_is_help=True)
 app.add_typer(orders.app, name="orders")
@@ -98,10 +98,7 @@ def automation(name: str = typer.Argument(..., help="fulfillment or customer_ema
         with br.engine.connect() as conn:
             modes = automation_modes(conn, store_id)
     rows = [{"automation": a, "mode": modes.get(a, "live")} for a in sorted({"fulfillment", "customer_emails", name})]
-    if as_json:
-        print_json(rows)
-    else:
-        print_table("Automations", rows, ["automation", "mode"])
+    print_rows("Automations", rows, ["automation", "mode"], as_json)
 
 
 def main() -> None:

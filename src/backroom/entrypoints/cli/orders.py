@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from backroom.adapters.db import queries
-from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_table
+from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_rows, print_table
 from backroom.orders.commands import CancelOrder
 
 app = typer.Typer(help="Orders: list, show, cancel.", no_args_is_help=True)
@@ -17,11 +17,8 @@ def list_orders(status: str = typer.Option(None, help="only this status"), limit
                 store: str = STORE, as_json: bool = typer.Option(False, "--json")) -> None:
     with backroom_app() as br:
         rows = queries.list_orders(br.engine, br.store_id(store), status, limit)
-    if as_json:
-        print_json(rows)
-    else:
-        print_table("Orders", rows, ["id", "number", "status", "payment_state", "total", "currency", "holds",
-                                     "placed_at"])
+    print_rows("Orders", rows, ["id", "number", "status", "payment_state", "total", "currency", "holds", "placed_at"],
+               as_json)
 
 
 @app.command("show")

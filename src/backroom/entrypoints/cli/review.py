@@ -7,7 +7,7 @@ import json
 import typer
 
 from backroom.adapters.db import queries
-from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_table
+from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_rows
 from backroom.orders.commands import ResolveReviewItem
 from backroom.orders.model import Address
 
@@ -20,11 +20,8 @@ def list_items(status: str = typer.Option("open", help="open, resolved, dismisse
                as_json: bool = typer.Option(False, "--json")) -> None:
     with backroom_app() as br:
         rows = queries.list_review(br.engine, br.store_id(store), None if status == "all" else status)
-    if as_json:
-        print_json(rows)
-    else:
-        print_table(f"Review queue ({status})", rows, ["id", "reason_code", "title", "status", "allowed_actions",
-                                                       "assignee", "created_at"])
+    print_rows(f"Review queue ({status})", rows,
+               ["id", "reason_code", "title", "status", "allowed_actions", "assignee", "created_at"], as_json)
 
 
 @app.command("show")

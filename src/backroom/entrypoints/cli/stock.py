@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from backroom.adapters.db import queries
-from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_table
+from backroom.entrypoints.cli.common import backroom_app, console, print_rows
 from backroom.orders.commands import ReceiveStock
 
 app = typer.Typer(help="Stock: list, receive.", no_args_is_help=True)
@@ -17,10 +17,7 @@ def list_stock(sku: str = typer.Option(None), store: str = STORE,
                as_json: bool = typer.Option(False, "--json")) -> None:
     with backroom_app() as br:
         rows = queries.list_stock(br.engine, br.store_id(store), sku)
-    if as_json:
-        print_json(rows)
-    else:
-        print_table("Stock", rows, ["sku", "location", "on_hand", "reserved", "available"])
+    print_rows("Stock", rows, ["sku", "location", "on_hand", "reserved", "available"], as_json)
 
 
 @app.command("receive")
