@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -217,3 +218,22 @@ def test_a_rejected_input_does_not_block_a_good_redelivery_under_the_same_id(app
 
     assert outcome.outcome == "created"
     assert rows(app, "SELECT status, error FROM inbox") == [("processed", None)]
+
+
+def test_cancelling_a_split_order_tells_each_location_that_already_has_its_request(
+    app: Backroom, warehouse: HttpReceiver
+) -> None:
+    locations = seed_catalog(app, {"A": (1, 0), "B": (0, 1)})
+    order_id = app.ingest_order(order_body("split", {"A": 1, "B": 1}), {}, "api").order_id
+    app.drain()
+
+    app.handle(commands.CancelOrder(order_id, "changed mind", "customer"))
+    app.drain()
+
+    requests = [(r["headers"]["X-Backroom-Type"], json.loads(r["body"])) for r in warehouse.requests]
+    assert [(kind, body["location_id"], [ln["sku"] for ln in body["lines"]]) for kind, body in requests] == [
+        ("fulfillment_request", locations["MAIN"], ["A"]),
+        ("fulfillment_request", locations["SHOP"], ["B"]),
+        ("fulfillment_cancel", locations["MAIN"], ["A"]),
+        ("fulfillment_cancel", locations["SHOP"], ["B"]),
+    ]

@@ -15,7 +15,7 @@ from backroom.errors import Conflict, InvalidInput
 from backroom.inventory.model import StockPool
 from backroom.orders import commands
 from backroom.orders.error_codes import ALLOWED_ACTIONS, ReasonCode, ReviewAction
-from backroom.orders.model import TERMINAL, Order, OrderStatus
+from backroom.orders.model import TERMINAL, Order, OrderStatus, Reservation
 from backroom.orders.ports import OrdersUnitOfWork
 from backroom.orders.validation import OrderPolicy, address_problems, validate_order
 from backroom.review.model import ReviewStatus
@@ -194,31 +194,44 @@ def _enter_backorder(order: Order, shortfall: dict[str, int], uow: OrdersUnitOfW
 
 
 def _request_fulfillment(order: Order, uow: OrdersUnitOfWork, settings: PipelineSettings, template: str) -> None:
-    by_location: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    titles = {line.sku: line.title for line in order.lines}
-    for r in order.reservations:
-        by_location[r.location_id].append({"sku": r.sku, "quantity": r.quantity, "title": titles.get(r.sku, "")})
-    for location_id, lines in sorted(by_location.items()):
-        uow.request_effect(
-            EffectRequest(
-                kind="fulfillment_request",
-                key=f"fulfillment-request:order-{order.id}:loc-{location_id}:v1",
-                automation=FULFILLMENT,
-                subject_id=order.id,
-                payload={
-                    "order_id": order.id,
-                    "order_number": order.number,
-                    "location_id": location_id,
-                    "lines": lines,
-                    "ship_to": order.shipping_address.as_dict(),
-                    "email": order.email,
-                },
-            )
-        )
+    by_location = _lines_by_location(order, order.reservations)
+    for location_id, lines in by_location.items():
+        uow.request_effect(_warehouse_effect("fulfillment_request", order, location_id, lines))
     order.move_to(OrderStatus.FULFILLMENT_REQUESTED)
     _emit(uow, "fulfillment_requested", order, locations=sorted(by_location))
     eta = (uow.clock.now() + timedelta(days=settings.handling_days + 2)).date().isoformat()
     _email(uow, order, template, {"eta": eta})
+
+
+def _lines_by_location(order: Order, reservations: list[Reservation]) -> dict[int, list[dict[str, Any]]]:
+    titles = {line.sku: line.title for line in order.lines}
+    by_location: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in reservations:
+        by_location[r.location_id].append({"sku": r.sku, "quantity": r.quantity, "title": titles.get(r.sku, "")})
+    return dict(sorted(by_location.items()))
+
+
+def _warehouse_effect(kind: str, order: Order, location_id: int, lines: list[dict[str, Any]]) -> EffectRequest:
+    """One message to one location's warehouse: a fulfillment request, or the cancellation of one."""
+    return EffectRequest(
+        kind=kind,
+        key=_warehouse_key(kind, _id(order), location_id),
+        automation=FULFILLMENT,
+        subject_id=order.id,
+        payload={
+            "type": kind,
+            "order_id": order.id,
+            "order_number": order.number,
+            "location_id": location_id,
+            "lines": lines,
+            "ship_to": order.shipping_address.as_dict(),
+            "email": order.email,
+        },
+    )
+
+
+def _warehouse_key(kind: str, order_id: int, location_id: int) -> str:
+    return f"{kind.replace('_', '-')}:order-{order_id}:loc-{location_id}:v1"
 
 
 def _email(uow: OrdersUnitOfWork, order: Order, template: str, extra: dict[str, Any], version: str = "v1") -> None:
@@ -301,17 +314,12 @@ def _cancel(order: Order, reason: str, actor: str, uow: OrdersUnitOfWork, settin
         pool.release(r.as_allocation(), order.reference)
     order.move_to(OrderStatus.CANCELLED)
     order.backorder_seq = None
-    withdrawn = uow.cancel_effects(_id(order), FULFILLMENT_KINDS)
-    if was_requested and withdrawn == 0:
-        uow.request_effect(
-            EffectRequest(
-                kind="fulfillment_cancel",
-                key=f"fulfillment-cancel:order-{order.id}:v1",
-                automation=FULFILLMENT,
-                subject_id=order.id,
-                payload={"order_id": order.id, "order_number": order.number},
-            )
-        )
+    withdrawn = set(uow.cancel_effects(_id(order), FULFILLMENT_KINDS))
+    if was_requested:
+        # a location whose request was withdrawn unsent needs nothing; one that already has it must be told
+        for location_id, lines in _lines_by_location(order, released).items():
+            if _warehouse_key("fulfillment_request", _id(order), location_id) not in withdrawn:
+                uow.request_effect(_warehouse_effect("fulfillment_cancel", order, location_id, lines))
     uow.resolve_reviews("order", _id(order), tuple(ALLOWED_ACTIONS), f"order cancelled by {actor}")
     uow.record_decision(
         Decision(f"cancel:{actor}", "order_cancellation", "1", "order", order.id,

@@ -21,8 +21,8 @@ class UnitOfWork(Protocol):
     def request_effect(self, effect: EffectRequest) -> None:
         """Ask for an effect; it is written with this transaction and run by a worker after commit."""
 
-    def cancel_effects(self, subject_id: int, kinds: tuple[str, ...]) -> int:
-        """Cancel effects for a subject that have not run yet; returns how many were cancelled."""
+    def cancel_effects(self, subject_id: int, kinds: tuple[str, ...]) -> list[str]:
+        """Withdraw a subject's effects that have not run yet; returns the keys of those withdrawn."""
 
     def record_event(self, event: RecordedEvent) -> None: ...
     def record_decision(self, decision: Decision) -> None: ...

@@ -97,7 +97,7 @@ class SqlUnitOfWork:
     def request_review(self, review: ReviewRequest) -> None:
         self._reviews.append(review)
 
-    def cancel_effects(self, subject_id: int, kinds: tuple[str, ...]) -> int:
+    def cancel_effects(self, subject_id: int, kinds: tuple[str, ...]) -> list[str]:
         """Withdraw effects not yet run; a worker holding one blocks this until it finishes (then it is done)."""
         e = t.effects
         result = self.conn.execute(
@@ -105,8 +105,9 @@ class SqlUnitOfWork:
             .where(e.c.store_id == self.store_id, e.c.subject_id == subject_id, e.c.kind.in_(kinds),
                    e.c.status.in_([EffectStatus.PENDING, EffectStatus.RETRYING]))
             .values(status=EffectStatus.CANCELLED, done_at=self._now)
+            .returning(e.c.key)
         )
-        return result.rowcount
+        return list(result.scalars())
 
     def resolve_reviews(self, subject_type: str, subject_id: int, reasons: tuple[str, ...], resolution: str) -> int:
         r = t.review_items

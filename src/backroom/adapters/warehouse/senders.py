@@ -39,7 +39,7 @@ class HttpWarehouse:
                 "Content-Type": "application/json",
                 "Idempotency-Key": key,
                 "X-Backroom-Signature": sign(self.secret, body),
-                "X-Backroom-Type": payload.get("type", "fulfillment_request"),
+                "X-Backroom-Type": payload["type"],
             },
         )
         if response.status_code >= 300:
@@ -47,7 +47,7 @@ class HttpWarehouse:
         return {"status_code": response.status_code}
 
 
-CSV_COLUMNS = ("order_number", "sku", "quantity", "title", "name", "line1", "line2", "city", "postal_code",
+CSV_COLUMNS = ("type", "order_number", "sku", "quantity", "title", "name", "line1", "line2", "city", "postal_code",
                "area", "country", "phone", "location_id", "idempotency_key")
 
 
@@ -64,9 +64,9 @@ class CsvWarehouse:
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
         ship_to = payload.get("ship_to", {})
-        for line in payload.get("lines", [{"sku": "", "quantity": 0, "title": "CANCEL"}]):
-            writer.writerow([payload["order_number"], line["sku"], line["quantity"], line.get("title", ""),
-                             *(ship_to.get(f, "") for f in CSV_COLUMNS[4:12]), payload.get("location_id", ""), key])
+        for line in payload["lines"]:
+            writer.writerow([payload["type"], payload["order_number"], line["sku"], line["quantity"], line["title"],
+                             *(ship_to.get(f, "") for f in CSV_COLUMNS[5:13]), payload["location_id"], key])
         tmp = target.with_suffix(".tmp")
         tmp.write_text(buffer.getvalue())
         os.replace(tmp, target)
