@@ -15,6 +15,7 @@ from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine
 from backroom.adapters.db.inbox import record_rejected
 from backroom.adapters.db.uow import SqlUnitOfWork
 from backroom.adapters.email.smtp import SmtpSender
+from backroom.adapters.queue.defer import due_jobs
 from backroom.adapters.queue.runner import EffectRunner, Executor
 from backroom.adapters.queue.worker import make_app, run_worker
 from backroom.adapters.warehouse.senders import CsvWarehouse, HttpWarehouse
@@ -87,9 +88,16 @@ class Backroom:
         await run_worker(app, self.runner, self.settings.worker, wait=wait,
                          install_signal_handlers=install_signal_handlers)
 
-    def drain(self) -> None:
-        """Run every effect that is due now, then return (demo, tests, `backroom worker --once`)."""
-        asyncio.run(self.run_worker(wait=False))
+    def drain(self, max_rounds: int = 20) -> None:
+        """Run every effect that is due now, then return (demo, tests, `backroom worker --once`).
+
+        A worker started with wait=False stops as soon as one fetch finds the queue empty, so retries deferred
+        while it ran (due at once when there is no backoff) are picked up by another round."""
+        for _ in range(max_rounds):
+            asyncio.run(self.run_worker(wait=False))
+            with self.engine.connect() as conn:
+                if not due_jobs(conn):
+                    return
 
     def close(self) -> None:
         self.engine.dispose()

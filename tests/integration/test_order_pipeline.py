@@ -237,3 +237,29 @@ def test_cancelling_a_split_order_tells_each_location_that_already_has_its_reque
         ("fulfillment_cancel", locations["MAIN"], ["A"]),
         ("fulfillment_cancel", locations["SHOP"], ["B"]),
     ]
+
+
+def test_a_failing_effect_is_retried_then_reviewed_and_a_human_retry_delivers_it_once(
+    app: Backroom, warehouse: HttpReceiver, mail
+) -> None:
+    seed_catalog(app, {"A": (5, 0)})
+    warehouse.status = 503
+    app.ingest_order(order_body("o-1", {"A": 1}), {}, "api")
+    app.drain()  # max_attempts=3 and no backoff in the test settings: three calls, then the review queue
+
+    (effect,) = rows(app, "SELECT id, status, attempts, last_error FROM effects WHERE kind = 'fulfillment_request'")
+    (item,) = rows(app, "SELECT id, reason_code, subject_type, subject_id, allowed_actions, status FROM review_items")
+    assert (effect.status, effect.attempts, effect.last_error) == ("failed", 3, "EffectFailed: warehouse answered 503")
+    assert (item.reason_code, item.subject_type, item.subject_id, item.allowed_actions, item.status) == (
+        "fulfillment_failed", "effect", effect.id, ["retry", "dismiss"], "open")
+    assert len(warehouse.requests) == 3
+    assert len(set(warehouse.keys())) == 1
+
+    warehouse.status = 200
+    app.handle(commands.ResolveReviewItem(item.id, "retry", "owner@shop"))
+    app.drain()
+
+    assert scalar(app, "SELECT status || '/' || attempts FROM effects WHERE id = :i", i=effect.id) == "done/1"
+    assert scalar(app, "SELECT status FROM review_items WHERE id = :i", i=item.id) == "resolved"
+    assert len(warehouse.requests) == 4
+    assert [m["Subject"] for m in mail.messages] == ["Your order #o-1 is confirmed"]

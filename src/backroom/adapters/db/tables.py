@@ -249,7 +249,8 @@ effects = Table(
     Column("last_error", Text, nullable=True),
     Column("result", JSONB, nullable=True),
     _ts("created_at"),
-    _ts("next_attempt_at", nullable=True),
+    # job scheduling runs on the database's clock (see adapters/queue/defer.py), business times on the injected one
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True, server_default=text("now()")),
     _ts("done_at", nullable=True),
     UniqueConstraint("store_id", "key", name="uq_effects_store_key"),
     Index("ix_effects_store_subject", "store_id", "subject_id"),

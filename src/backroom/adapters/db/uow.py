@@ -181,8 +181,7 @@ class SqlUnitOfWork:
             status = EffectStatus.SHADOWED if mode == AutomationMode.SHADOW else EffectStatus.PENDING
             rows.append({"store_id": self.store_id, "kind": eff.kind, "key": eff.key, "automation": eff.automation,
                          "subject_id": eff.subject_id, "payload": eff.payload, "status": status,
-                         "max_attempts": self.max_attempts, "created_at": self._now,
-                         "next_attempt_at": self._now if status == EffectStatus.PENDING else None})
+                         "max_attempts": self.max_attempts, "created_at": self._now})
         if not rows:
             return
         inserted = self.conn.execute(
@@ -478,7 +477,7 @@ class SqlEffectAdmin:
         updated = self.uow.conn.execute(
             update(e)
             .where(e.c.store_id == self.uow.store_id, e.c.id == effect_id, e.c.status == EffectStatus.FAILED)
-            .values(status=EffectStatus.PENDING, attempts=0, next_attempt_at=self.uow._now)
+            .values(status=EffectStatus.PENDING, attempts=0, next_attempt_at=func.now())
             .returning(e.c.id)
         ).first()
         if updated is None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, func, insert, select, text, update
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.queue.defer import defer_effect_jobs
@@ -85,19 +85,19 @@ class EffectRunner:
                 allowed_actions=[a.value for a in ALLOWED_ACTIONS[reason]], status="open", created_at=now))
             return "failed"
         delay = min(self.settings.backoff_cap_s, self.settings.backoff_base_s * 2 ** (attempts - 1))
-        retry_at = now + timedelta(seconds=delay)
         conn.execute(update(e).where(e.c.id == row.id).values(
-            status=EffectStatus.RETRYING, attempts=attempts, last_error=error, next_attempt_at=retry_at))
-        defer_effect_jobs(conn, [row.id], scheduled_at=retry_at)
+            status=EffectStatus.RETRYING, attempts=attempts, last_error=error,
+            next_attempt_at=func.now() + timedelta(seconds=delay)))
+        defer_effect_jobs(conn, [row.id], delay_s=delay)
         return "retrying"
 
     def sweep(self, older_than: timedelta = timedelta(seconds=60)) -> int:
         """Re-queue effects that are due but whose job was lost; the status check makes extra jobs harmless."""
         with self.engine.begin() as conn:
             ids = conn.execute(
-                text("SELECT id FROM effects WHERE status IN ('pending', 'retrying') AND next_attempt_at < :cutoff"
-                     " ORDER BY id LIMIT 10000"),
-                {"cutoff": self.clock.now() - older_than},
+                text("SELECT id FROM effects WHERE status IN ('pending', 'retrying')"
+                     " AND next_attempt_at < now() - make_interval(secs => :grace) ORDER BY id LIMIT 10000"),
+                {"grace": older_than.total_seconds()},
             ).scalars().all()
             defer_effect_jobs(conn, [int(i) for i in ids])
         return len(ids)
