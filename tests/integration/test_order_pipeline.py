@@ -263,3 +263,21 @@ def test_a_failing_effect_is_retried_then_reviewed_and_a_human_retry_delivers_it
     assert scalar(app, "SELECT status FROM review_items WHERE id = :i", i=item.id) == "resolved"
     assert len(warehouse.requests) == 4
     assert [m["Subject"] for m in mail.messages] == ["Your order #o-1 is confirmed"]
+
+
+def test_the_same_order_arriving_at_once_under_different_delivery_ids_is_imported_once(app: Backroom) -> None:
+    seed_catalog(app, {"A": (50, 0)})
+    barrier = threading.Barrier(16)
+
+    def deliver(n: int) -> tuple[str, int | None]:
+        barrier.wait()
+        outcome = app.ingest_order(order_body("o-1", {"A": 1}), {}, "shop", f"delivery-{n}")
+        return outcome.outcome, outcome.order_id
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = list(pool.map(deliver, range(16)))
+
+    assert sorted(o for o, _ in outcomes) == ["created"] + ["existing"] * 15
+    assert len({order_id for _, order_id in outcomes}) == 1
+    assert scalar(app, "SELECT count(*) FROM orders") == 1
+    assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 1

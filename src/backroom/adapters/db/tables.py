@@ -166,7 +166,7 @@ orders = Table(
     _ts("created_at"),
     _ts("updated_at"),
     UniqueConstraint("store_id", "channel", "external_id", name="uq_orders_store_channel_external"),
-    Index("ix_orders_store_fingerprint", "store_id", "fingerprint", "created_at"),
+    Index("ix_orders_store_fingerprint", "store_id", "fingerprint", "placed_at"),
     Index("ix_orders_store_status", "store_id", "status", "id"),
     Index(
         "ix_orders_backorder_queue",

@@ -10,12 +10,15 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Self
 
+import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, any_, bindparam, func, insert, literal, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 
 from backroom.adapters.db import tables as t
+from backroom.adapters.db.bulk import JSON_TEXT_ARRAY, Col, insert_rows
 from backroom.adapters.queue.defer import defer_effect_jobs
 from backroom.errors import NotFound, RetryableConflict
 from backroom.inventory.model import StockLevel, StockPool
@@ -26,6 +29,40 @@ from backroom.service_layer.effects import AutomationMode, EffectRequest, Effect
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry
 from backroom.service_layer.messages import Decision, RecordedEvent, ReviewRequest
 from backroom.shared.clock import Clock
+
+# An input kept earlier as rejected/failed (bad signature, outage) does not block a good redelivery under the same
+# id: the conflict updates it, but never an input already processed.
+_CLAIM_CONFLICT = (
+    "ON CONFLICT (store_id, source, source_id) DO UPDATE"
+    " SET status = 'processed', body = excluded.body, headers = excluded.headers, error = NULL"
+    " WHERE inbox.status <> 'processed' RETURNING id"
+)
+_INBOX_COLUMNS = (Col("store_id", "integer"), Col("source", "text"), Col("source_id", "text"), Col("kind", "text"),
+                  Col("status", "text"), Col("headers", "jsonb"), Col("body", "text"),
+                  Col("received_at", "timestamptz"))
+_EVENT_COLUMNS = (Col("store_id", "integer"), Col("name", "text"), Col("at", "timestamptz"),
+                  Col("subject_type", "text"), Col("subject_id", "bigint"), Col("data", "jsonb"))
+_DECISION_COLUMNS = (Col("store_id", "integer"), Col("at", "timestamptz"), Col("trigger", "text"),
+                     Col("policy", "text"), Col("policy_version", "text"), Col("subject_type", "text"),
+                     Col("subject_id", "bigint"), Col("inputs", "jsonb"), Col("outcome", "jsonb"))
+_EFFECT_COLUMNS = (Col("store_id", "integer"), Col("kind", "text"), Col("key", "text"), Col("automation", "text"),
+                   Col("subject_id", "bigint"), Col("payload", "jsonb"), Col("status", "text"),
+                   Col("max_attempts", "integer"), Col("created_at", "timestamptz"))
+_ORDER_COLUMNS = (
+    Col("id", "bigint"), Col("store_id", "integer"), Col("channel", "text"), Col("external_id", "text"),
+    Col("number", "text"), Col("customer_id", "bigint"), Col("email", "text"), Col("customer_name", "text"),
+    Col("status", "text"), Col("payment_state", "text"), Col("currency", "text"), Col("total", "numeric"),
+    Col("shipping_address", "jsonb"), Col("billing_address", "jsonb"), Col("holds", "jsonb", JSON_TEXT_ARRAY),
+    Col("tags", "jsonb", JSON_TEXT_ARRAY), Col("fingerprint", "text"), Col("backorder_seq", "bigint"),
+    Col("placed_at", "timestamptz"), Col("created_at", "timestamptz"), Col("updated_at", "timestamptz"),
+)
+_LINE_COLUMNS = (Col("store_id", "integer"), Col("order_id", "bigint"), Col("line_no", "integer"),
+                 Col("sku", "text"), Col("title", "text"), Col("quantity", "integer"), Col("unit_price", "numeric"))
+_RESERVATION_COLUMNS = (Col("store_id", "integer"), Col("order_id", "bigint"), Col("sku", "text"),
+                        Col("location_id", "integer"), Col("quantity", "integer"))
+_LEDGER_COLUMNS = (Col("store_id", "integer"), Col("sku", "text"), Col("location_id", "integer"),
+                   Col("delta_on_hand", "integer"), Col("delta_reserved", "integer"), Col("reason", "text"),
+                   Col("reference", "text"), Col("at", "timestamptz"))
 
 _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
 
@@ -63,17 +100,10 @@ class SqlUnitOfWork:
 
     def _claim_inbox(self) -> bool:
         """Record each input under its source id; False when every one of them was seen before."""
-        rows = [{"store_id": self.store_id, "source": e.source, "source_id": e.source_id, "kind": e.kind,
-                 "status": "processed", "headers": dict(e.headers), "body": e.body, "received_at": self._now}
-                for e in self.inbox]
-        stmt = pg_insert(t.inbox)
-        # an input kept earlier as rejected/failed (bad signature, outage) does not block a good redelivery
-        claim = stmt.on_conflict_do_update(
-            index_elements=["store_id", "source", "source_id"],
-            set_={"status": "processed", "body": stmt.excluded.body, "headers": stmt.excluded.headers, "error": None},
-            where=t.inbox.c.status != "processed",
-        ).returning(t.inbox.c.id)
-        claimed = self.conn.execute(claim, rows).all()
+        entries = {(e.source, e.source_id): e for e in self.inbox}.values()  # a row may be claimed once per statement
+        claimed = insert_rows(self.conn, "inbox", _INBOX_COLUMNS, [
+            (self.store_id, e.source, e.source_id, e.kind, "processed", dict(e.headers), e.body, self._now)
+            for e in entries], _CLAIM_CONFLICT)
         return bool(claimed)
 
     def __exit__(self, *exc: object) -> None:
@@ -124,9 +154,8 @@ class SqlUnitOfWork:
         try:
             self._flush()
             self.conn.commit()
-        except DBAPIError as err:
-            if isinstance(err.orig, _TRANSIENT) or _lost_insert_race(err):
-                raise RetryableConflict(str(err.orig)) from err
+        except (DBAPIError, psycopg.Error) as err:
+            _raise_if_retryable(err)
             raise
 
     def rollback(self) -> None:
@@ -136,9 +165,8 @@ class SqlUnitOfWork:
         """Run a statement, turning deadlocks and lock timeouts into RetryableConflict for the bus."""
         try:
             return self.conn.execute(statement, params)
-        except DBAPIError as err:
-            if isinstance(err.orig, _TRANSIENT):
-                raise RetryableConflict(str(err.orig)) from err
+        except (DBAPIError, psycopg.Error) as err:
+            _raise_if_retryable(err)
             raise
 
     # -- flush --------------------------------------------------------------------------------------------------
@@ -148,15 +176,11 @@ class SqlUnitOfWork:
         self.stock.flush()
         self._flush_effects()
         now, store = self._now, self.store_id
-        if self._events:
-            self.conn.execute(insert(t.events), [
-                {"store_id": store, "name": ev.name, "at": now, "subject_type": ev.subject_type,
-                 "subject_id": ev.subject_id, "data": ev.data} for ev in self._events])
-        if self._decisions:
-            self.conn.execute(insert(t.decisions), [
-                {"store_id": store, "at": now, "trigger": d.trigger, "policy": d.policy,
-                 "policy_version": d.policy_version, "subject_type": d.subject_type, "subject_id": d.subject_id,
-                 "inputs": d.inputs, "outcome": d.outcome} for d in self._decisions])
+        insert_rows(self.conn, "events", _EVENT_COLUMNS, [
+            (store, ev.name, now, ev.subject_type, ev.subject_id, ev.data) for ev in self._events])
+        insert_rows(self.conn, "decisions", _DECISION_COLUMNS, [
+            (store, now, d.trigger, d.policy, d.policy_version, d.subject_type, d.subject_id, d.inputs, d.outcome)
+            for d in self._decisions])
         if self._reviews:
             self.conn.execute(
                 pg_insert(t.review_items).on_conflict_do_nothing(
@@ -179,22 +203,27 @@ class SqlUnitOfWork:
             if mode == AutomationMode.OFF:
                 continue
             status = EffectStatus.SHADOWED if mode == AutomationMode.SHADOW else EffectStatus.PENDING
-            rows.append({"store_id": self.store_id, "kind": eff.kind, "key": eff.key, "automation": eff.automation,
-                         "subject_id": eff.subject_id, "payload": eff.payload, "status": status,
-                         "max_attempts": self.max_attempts, "created_at": self._now})
-        if not rows:
-            return
-        inserted = self.conn.execute(
-            pg_insert(t.effects).on_conflict_do_nothing(index_elements=["store_id", "key"])
-            .returning(t.effects.c.id, t.effects.c.status),
-            rows,
-        ).all()
-        defer_effect_jobs(self.conn, [row.id for row in inserted if row.status == EffectStatus.PENDING])
+            rows.append((self.store_id, eff.kind, eff.key, eff.automation, eff.subject_id, eff.payload, status.value,
+                         self.max_attempts, self._now))
+        inserted = insert_rows(self.conn, "effects", _EFFECT_COLUMNS, rows,
+                               "ON CONFLICT (store_id, key) DO NOTHING RETURNING id, status")
+        defer_effect_jobs(self.conn, [effect_id for effect_id, status in inserted if status == EffectStatus.PENDING])
 
 
-def _lost_insert_race(err: DBAPIError) -> bool:
-    """Two transactions created the same order at once: running again finds it and makes this a no-op."""
-    return isinstance(err.orig, pg_errors.UniqueViolation) and "uq_orders_store_channel_external" in str(err.orig)
+def _any(column: Any, values: Iterable[Any]) -> Any:
+    """``column = ANY(:array)``: one SQL text whatever the number of values, so psycopg can prepare it once
+    (an IN list is rendered anew, and parsed anew by the server, for every length)."""
+    return column == any_(literal(list(values), ARRAY(column.type)))
+
+
+def _raise_if_retryable(err: Exception) -> None:
+    """Deadlocks, serialization failures and lock timeouts, and two transactions creating the same order at once
+    (running again finds it and makes this a no-op), become RetryableConflict for the bus. Errors arrive wrapped
+    by SQLAlchemy or, from the bulk writer, straight from psycopg."""
+    orig = err.orig if isinstance(err, DBAPIError) else err
+    lost_insert_race = isinstance(orig, pg_errors.UniqueViolation) and "uq_orders_store_channel_external" in str(orig)
+    if isinstance(orig, _TRANSIENT) or lost_insert_race:
+        raise RetryableConflict(str(orig)) from err
 
 
 def automation_modes(conn: Connection, store_id: int) -> dict[str, AutomationMode]:
@@ -237,7 +266,7 @@ class SqlOrderRepository:
         o = t.orders
         rows = self.uow.conn.execute(
             select(o.c.external_id, o.c.id).where(
-                o.c.store_id == self.uow.store_id, o.c.channel == channel, o.c.external_id.in_(list(external_ids))
+                o.c.store_id == self.uow.store_id, o.c.channel == channel, _any(o.c.external_id, external_ids)
             )
         )
         return {row.external_id: int(row.id) for row in rows}
@@ -246,7 +275,7 @@ class SqlOrderRepository:
         o = t.orders
         rows = self.uow.conn.execute(
             select(o.c.fingerprint, func.min(o.c.number).label("number"))
-            .where(o.c.store_id == self.uow.store_id, o.c.fingerprint.in_(list(fingerprints)),
+            .where(o.c.store_id == self.uow.store_id, _any(o.c.fingerprint, fingerprints),
                    o.c.placed_at >= since, o.c.status != OrderStatus.CANCELLED)
             .group_by(o.c.fingerprint)
         )
@@ -256,7 +285,7 @@ class SqlOrderRepository:
         o, lines = t.orders, t.order_lines
         waiting = (
             select(lines.c.order_id)
-            .where(lines.c.store_id == self.uow.store_id, lines.c.sku.in_(list(skus)))
+            .where(lines.c.store_id == self.uow.store_id, _any(lines.c.sku, skus))
             .scalar_subquery()
         )
         found = self._load(o.c.backorder_seq.is_not(None) & o.c.id.in_(waiting), order_by=o.c.backorder_seq)
@@ -280,11 +309,11 @@ class SqlOrderRepository:
         held: dict[int, list[Reservation]] = {i: [] for i in ids}
         if ids:
             for ln in self.uow.conn.execute(
-                select(t.order_lines).where(t.order_lines.c.order_id.in_(ids)).order_by(t.order_lines.c.line_no)
+                select(t.order_lines).where(_any(t.order_lines.c.order_id, ids)).order_by(t.order_lines.c.line_no)
             ):
                 lines[ln.order_id].append(OrderLine(ln.sku, ln.quantity, ln.unit_price, ln.title))
             for rv in self.uow.conn.execute(
-                select(t.reservations).where(t.reservations.c.order_id.in_(ids)).order_by(t.reservations.c.id)
+                select(t.reservations).where(_any(t.reservations.c.order_id, ids)).order_by(t.reservations.c.id)
             ):
                 held[rv.order_id].append(Reservation(rv.sku, rv.location_id, rv.quantity))
         for r in fresh:
@@ -294,10 +323,9 @@ class SqlOrderRepository:
     def flush(self) -> None:
         conn, now = self.uow.conn, self.uow._now
         if self._new:
-            conn.execute(insert(t.orders), [_order_row(o, now) for o in self._new])
-            conn.execute(insert(t.order_lines), [
-                {"store_id": o.store_id, "order_id": o.id, "line_no": i, "sku": ln.sku, "title": ln.title,
-                 "quantity": ln.quantity, "unit_price": ln.unit_price}
+            insert_rows(conn, "orders", _ORDER_COLUMNS, [_order_row(o, now) for o in self._new])
+            insert_rows(conn, "order_lines", _LINE_COLUMNS, [
+                (o.store_id, o.id, i, ln.sku, ln.title, ln.quantity, ln.unit_price)
                 for o in self._new for i, ln in enumerate(o.lines, 1)])
             _insert_reservations(conn, self._new)
         dirty = [o for o in self._loaded.values() if o.dirty]
@@ -308,29 +336,24 @@ class SqlOrderRepository:
                   "backorder_seq": o.backorder_seq, "shipping_address": o.shipping_address.as_dict(),
                   "updated_at": now} for o in dirty],
             )
-            conn.execute(t.reservations.delete().where(t.reservations.c.order_id.in_([o.id for o in dirty])))
+            conn.execute(t.reservations.delete().where(_any(t.reservations.c.order_id, [o.id for o in dirty])))
             _insert_reservations(conn, dirty)
         if self._shipments:
             conn.execute(insert(t.shipments), self._shipments)
 
 
 def _insert_reservations(conn: Connection, orders: Iterable[Order]) -> None:
-    rows = [{"store_id": o.store_id, "order_id": o.id, "sku": r.sku, "location_id": r.location_id,
-             "quantity": r.quantity} for o in orders for r in o.reservations]
-    if rows:
-        conn.execute(insert(t.reservations), rows)
+    insert_rows(conn, "reservations", _RESERVATION_COLUMNS, [
+        (o.store_id, o.id, r.sku, r.location_id, r.quantity) for o in orders for r in o.reservations])
 
 
-def _order_row(o: Order, now: datetime) -> dict[str, Any]:
-    return {
-        "id": o.id, "store_id": o.store_id, "channel": o.channel, "external_id": o.external_id, "number": o.number,
-        "customer_id": o.customer_id, "email": o.email, "customer_name": o.customer_name, "status": o.status.value,
-        "payment_state": o.payment_state.value, "currency": o.currency, "total": o.total,
-        "shipping_address": o.shipping_address.as_dict(),
-        "billing_address": o.billing_address.as_dict() if o.billing_address else None,
-        "holds": sorted(h.value for h in o.holds), "tags": list(o.tags), "fingerprint": o.fingerprint(),
-        "backorder_seq": o.backorder_seq, "placed_at": o.placed_at, "created_at": now, "updated_at": now,
-    }
+def _order_row(o: Order, now: datetime) -> tuple[Any, ...]:
+    return (
+        o.id, o.store_id, o.channel, o.external_id, o.number, o.customer_id, o.email, o.customer_name,
+        o.status.value, o.payment_state.value, o.currency, o.total, o.shipping_address.as_dict(),
+        o.billing_address.as_dict() if o.billing_address else None, sorted(h.value for h in o.holds), list(o.tags),
+        o.fingerprint(), o.backorder_seq, o.placed_at, now, now,
+    )
 
 
 def _order_from_row(r: Any, lines: list[OrderLine], held: list[Reservation]) -> Order:
@@ -343,6 +366,13 @@ def _order_from_row(r: Any, lines: list[OrderLine], held: list[Reservation]) -> 
         holds={ReasonCode(h) for h in r.holds}, reservations=held, backorder_seq=r.backorder_seq,
         customer_id=r.customer_id, id=r.id, tags=tuple(r.tags),
     )
+
+
+_UPDATE_STOCK = text(
+    "UPDATE stock_levels AS s SET on_hand = v.on_hand, reserved = v.reserved"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:on_hand AS integer[]), CAST(:reserved AS integer[]))"
+    " AS v(id, on_hand, reserved) WHERE s.id = v.id"
+)
 
 
 class SqlStockRepository:
@@ -373,7 +403,7 @@ class SqlStockRepository:
             rows = self.uow.execute(
                 select(s.c.id, s.c.sku, s.c.location_id, loc.c.priority, s.c.on_hand, s.c.reserved)
                 .join(loc, loc.c.id == s.c.location_id)
-                .where(s.c.store_id == self.uow.store_id, s.c.sku.in_(sorted(skus)))
+                .where(s.c.store_id == self.uow.store_id, _any(s.c.sku, skus))
                 .order_by(s.c.id)
                 .with_for_update(of=s)
             )
@@ -394,16 +424,12 @@ class SqlStockRepository:
                     if lv.dirty and lv.id is not None:
                         dirty[lv.id] = lv
         if dirty:
-            conn.execute(
-                update(t.stock_levels).where(t.stock_levels.c.id == bindparam("sid")),
-                [{"sid": lv.id, "on_hand": lv.on_hand, "reserved": lv.reserved} for lv in dirty.values()],
-            )
-        ledger = [e for pool in self._pools for e in pool.ledger]
-        if ledger:
-            conn.execute(insert(t.stock_ledger), [
-                {"store_id": store, "sku": e.sku, "location_id": e.location_id, "delta_on_hand": e.delta_on_hand,
-                 "delta_reserved": e.delta_reserved, "reason": e.reason.value, "reference": e.reference, "at": now}
-                for e in ledger])
+            levels = list(dirty.values())
+            conn.execute(_UPDATE_STOCK, {"ids": [lv.id for lv in levels], "on_hand": [lv.on_hand for lv in levels],
+                                         "reserved": [lv.reserved for lv in levels]})
+        insert_rows(conn, "stock_ledger", _LEDGER_COLUMNS, [
+            (store, e.sku, e.location_id, e.delta_on_hand, e.delta_reserved, e.reason.value, e.reference, now)
+            for pool in self._pools for e in pool.ledger])
 
 
 class SqlCatalogRepository:
@@ -413,7 +439,7 @@ class SqlCatalogRepository:
     def known_skus(self, skus: Collection[str]) -> set[str]:
         v = t.variants
         rows = self.uow.conn.execute(
-            select(v.c.sku).where(v.c.store_id == self.uow.store_id, v.c.sku.in_(list(skus)))
+            select(v.c.sku).where(v.c.store_id == self.uow.store_id, _any(v.c.sku, skus))
         )
         return {r.sku for r in rows}
 
@@ -425,16 +451,29 @@ class SqlCustomerRepository:
     def upsert(self, customers: dict[str, str]) -> dict[str, int]:
         if not customers:
             return {}
+        ids = self._find(customers)
+        new = sorted(set(customers) - set(ids))  # a stable order keeps concurrent inserts deadlock-free
+        if new:
+            # DO NOTHING rather than DO UPDATE: an update would lock every returning customer's row until commit
+            # and make concurrent batches take turns. An order carries its own customer name.
+            c = t.customers
+            inserted = self.uow.execute(
+                pg_insert(c).values([
+                    {"store_id": self.uow.store_id, "email": email, "name": customers[email],
+                     "created_at": self.uow._now} for email in new])
+                .on_conflict_do_nothing(index_elements=["store_id", "email"]).returning(c.c.email, c.c.id)
+            )
+            ids.update({r.email: int(r.id) for r in inserted})
+            if len(ids) < len(customers):  # created meanwhile by a transaction that committed after our lookup
+                ids.update(self._find({email: "" for email in new if email not in ids}))
+        return ids
+
+    def _find(self, customers: dict[str, str]) -> dict[str, int]:
         c = t.customers
-        ordered = sorted(customers.items())  # a stable order keeps concurrent upserts deadlock-free
-        stmt = pg_insert(c).values([
-            {"store_id": self.uow.store_id, "email": email, "name": name, "created_at": self.uow._now}
-            for email, name in ordered
-        ])
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["store_id", "email"], set_={"name": stmt.excluded.name}
-        ).returning(c.c.email, c.c.id)
-        return {r.email: int(r.id) for r in self.uow.execute(upsert)}
+        rows = self.uow.conn.execute(
+            select(c.c.email, c.c.id).where(c.c.store_id == self.uow.store_id, _any(c.c.email, customers))
+        )
+        return {r.email: int(r.id) for r in rows}
 
 
 class SqlReviewRepository:

@@ -201,7 +201,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('store_id', 'channel', 'external_id', name='uq_orders_store_channel_external')
     )
     op.create_index('ix_orders_backorder_queue', 'orders', ['store_id', 'backorder_seq'], unique=False, postgresql_where=sa.text('backorder_seq IS NOT NULL'))
-    op.create_index('ix_orders_store_fingerprint', 'orders', ['store_id', 'fingerprint', 'created_at'], unique=False)
+    op.create_index('ix_orders_store_fingerprint', 'orders', ['store_id', 'fingerprint', 'placed_at'], unique=False)
     op.create_index('ix_orders_store_status', 'orders', ['store_id', 'status', 'id'], unique=False)
     op.create_table('stock_levels',
     sa.Column('id', sa.BigInteger(), nullable=False),
