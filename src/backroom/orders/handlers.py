@@ -87,10 +87,10 @@ def _import_fresh(
     customers = uow.customers.upsert({o.email.lower(): o.customer_name for o in fresh})
     ids = uow.orders.next_ids(len(fresh))
     orders = [_new_order(o, oid, customers, uow.store_id) for o, oid in zip(fresh, ids, strict=True)]
-    seen = uow.orders.recent_fingerprints({o.fingerprint() for o in orders}, now - settings.policy.duplicate_window)
+    fingerprints = [o.fingerprint() for o in orders]
+    seen = uow.orders.recent_fingerprints(set(fingerprints), now - settings.policy.duplicate_window)
     pool = uow.stock.lock(skus & known)
-    for order, incoming in zip(orders, fresh, strict=True):
-        fingerprint = order.fingerprint()
+    for order, incoming, fingerprint in zip(orders, fresh, fingerprints, strict=True):
         duplicate_of = seen.get(fingerprint)
         seen.setdefault(fingerprint, order.number)
         _decide_new_order(order, incoming, known, duplicate_of, pool, uow, settings)

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tests.unit.orders import factories
+from tests.unit.orders.factories import ADDRESS
 
 from backroom.inventory.model import Allocation
 from backroom.orders.error_codes import HUMAN_HOLDS, ReasonCode
@@ -17,30 +19,14 @@ from backroom.orders.model import (
     Order,
     OrderLine,
     OrderStatus,
-    PaymentState,
     Reservation,
 )
 
-ADDRESS = Address(name="Ada Lovelace", line1="10 Downing St", city="London", postal_code="SW1A 1AA", country="GB")
+TWO_LINES = (OrderLine("MUG", 2, Decimal("12.50")), OrderLine("TEE", 1, Decimal("20.00")))
 
 
 def make_order(**overrides: Any) -> Order:
-    fields: dict[str, Any] = {
-        "store_id": 1,
-        "channel": "api",
-        "external_id": "ext-1",
-        "number": "1001",
-        "email": "ada@example.com",
-        "customer_name": "Ada Lovelace",
-        "currency": "GBP",
-        "payment_state": PaymentState.PAID,
-        "shipping_address": ADDRESS,
-        "billing_address": None,
-        "lines": (OrderLine("MUG", 2, Decimal("12.50")), OrderLine("TEE", 1, Decimal("20.00"))),
-        "placed_at": datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
-    }
-    fields.update(overrides)
-    return Order(**fields)
+    return factories.make_order(**{"lines": TWO_LINES, **overrides})
 
 
 def fully_reserved(order: Order) -> Order:

@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
+from tests.unit.orders.factories import ADDRESS, make_order
 
 from backroom.orders.error_codes import ReasonCode
-from backroom.orders.model import Address, Order, OrderLine, PaymentState
+from backroom.orders.model import Address, OrderLine, PaymentState
 from backroom.orders.validation import Finding, OrderPolicy, address_problems, validate_order
 
-GOOD_ADDRESS = Address(name="Ada Lovelace", line1="10 Downing St", city="London", postal_code="SW1A 1AA", country="GB")
 KNOWN = frozenset({"MUG", "TEE", "CAP"})
 POLICY = OrderPolicy()
-
-
-def make_order(**overrides: Any) -> Order:
-    fields: dict[str, Any] = {
-        "store_id": 1,
-        "channel": "api",
-        "external_id": "ext-1",
-        "number": "1001",
-        "email": "ada@example.com",
-        "customer_name": "Ada Lovelace",
-        "currency": "GBP",
-        "payment_state": PaymentState.PAID,
-        "shipping_address": GOOD_ADDRESS,
-        "billing_address": None,
-        "lines": (OrderLine("MUG", 2, Decimal("12.50")),),
-        "placed_at": datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
-    }
-    fields.update(overrides)
-    return Order(**fields)
 
 
 # --- validate_order --------------------------------------------------------------------------------------------
@@ -120,7 +99,7 @@ def test_every_problem_is_reported_in_a_stable_order() -> None:
     order = make_order(
         lines=(OrderLine("NOPE", 1, Decimal("5000")),),
         payment_state=PaymentState.FAILED,
-        shipping_address=replace(GOOD_ADDRESS, postal_code="12345"),
+        shipping_address=replace(ADDRESS, postal_code="12345"),
     )
     # when
     findings = validate_order(order, KNOWN, POLICY, duplicate_of="999")
