@@ -3,8 +3,10 @@ so a receiver (or a mail client) can collapse the rare duplicate a crash after s
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -46,6 +48,8 @@ class SmtpSender:
     def __init__(self, settings: SmtpSettings, renderer: TemplateRenderer | None = None) -> None:
         self.settings = settings
         self.renderer = renderer or TemplateRenderer()
+        self._idle: list[smtplib.SMTP] = []
+        self._lock = threading.Lock()
 
     def build(self, payload: dict[str, Any], key: str) -> EmailMessage:
         subject, text, html = self.renderer.render(payload["template"], payload["context"])
@@ -62,11 +66,48 @@ class SmtpSender:
 
     def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
         msg = self.build(payload, key)
-        s = self.settings
-        with smtplib.SMTP(s.host, s.port, timeout=s.timeout_s) as smtp:
-            if s.starttls:
-                smtp.starttls()
-            if s.username and s.password:
-                smtp.login(s.username, s.password.get_secret_value())
+        smtp = self._take()
+        try:
             smtp.send_message(msg)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            _quit(smtp)  # the server closed an idle session: one fresh attempt, then the effect retries
+            smtp = self._open()
+            smtp.send_message(msg)
+        except BaseException:
+            _quit(smtp)
+            raise
+        self._give_back(smtp)
         return {"message_id": msg["Message-ID"]}
+
+    def close(self) -> None:
+        """Quit every idle session (the worker calls this when it stops)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for smtp in idle:
+            _quit(smtp)
+
+    def _take(self) -> smtplib.SMTP:
+        """Sessions are pooled between emails: opening one costs about seven round trips."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._open()
+
+    def _give_back(self, smtp: smtplib.SMTP) -> None:
+        with self._lock:
+            self._idle.append(smtp)
+
+    def _open(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s, local_hostname="backroom.localhost")
+        if s.starttls:
+            smtp.starttls()
+        if s.username and s.password:
+            smtp.login(s.username, s.password.get_secret_value())
+        return smtp
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.quit()
+    smtp.close()

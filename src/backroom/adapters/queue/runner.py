@@ -41,6 +41,13 @@ class EffectRunner:
         self.clock = clock
         self.settings = settings
 
+    def close(self) -> None:
+        """Release what executors keep open between effects (SMTP sessions, HTTP connections)."""
+        for executor in {id(x): x for x in self.executors.values()}.values():
+            close = getattr(executor, "close", None)
+            if callable(close):
+                close()
+
     def run(self, effect_ids: list[int]) -> dict[str, int]:
         counts: dict[str, int] = {}
         for effect_id in effect_ids:

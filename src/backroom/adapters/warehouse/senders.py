@@ -28,7 +28,13 @@ class HttpWarehouse:
             raise ConfigurationError("warehouse mode 'http' needs BACKROOM_WAREHOUSE__URL and __SECRET")
         self.url = settings.url
         self.secret = settings.secret.get_secret_value()
+        self._timeout_s, self._transport = settings.timeout_s, transport
         self.client = httpx.Client(timeout=settings.timeout_s, transport=transport)
+
+    def close(self) -> None:
+        """Release pooled connections; the sender stays usable (a fresh client connects on the next call)."""
+        old, self.client = self.client, httpx.Client(timeout=self._timeout_s, transport=self._transport)
+        old.close()
 
     def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
         body = json.dumps(payload, sort_keys=True).encode()
