@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import text
@@ -75,15 +76,15 @@ def _replay_day(app: Backroom, clock: SimulatedClock, data: StoreData, seed: int
     rng = random.Random(seed)
     timeline: list[tuple[datetime, int, Callable[[], None]]] = []
     for d in data.deliveries:
-        timeline.append((d.at, 0, lambda d=d: _ingest(app, d.body, d.delivery_id)))  # type: ignore[misc]
+        timeline.append((d.at, 0, partial(_ingest, app, d.body, d.delivery_id)))
     for at, ext in data.cancellations:
-        timeline.append((at, 1, lambda ext=ext: _cancel(app, ext)))  # type: ignore[misc]
+        timeline.append((at, 1, partial(_cancel, app, ext)))
     for at, sku, loc, qty in data.restocks:
-        timeline.append((at, 2, lambda sku=sku, loc=loc, qty=qty: _receive(app, sku, loc, qty)))  # type: ignore[misc]
+        timeline.append((at, 2, partial(_receive, app, sku, loc, qty)))
     po_day = min(d.at for d in data.deliveries) + timedelta(hours=15, minutes=30)
-    timeline.append((po_day, 2, lambda: _purchase_order_arrives(app)))
+    timeline.append((po_day, 2, partial(_purchase_order_arrives, app)))
     for at, sku, days in data.etas:
-        timeline.append((at, 3, lambda at=at, sku=sku, days=days: _eta(app, sku, (at + timedelta(days=days)).date())))  # type: ignore[misc]
+        timeline.append((at, 3, partial(_eta, app, sku, (at + timedelta(days=days)).date())))
     start = min(at for at, _, _ in timeline).replace(minute=0, second=0)
     for hour in range(25):
         tick = start + timedelta(hours=hour + 1)
@@ -94,6 +95,7 @@ def _replay_day(app: Backroom, clock: SimulatedClock, data: StoreData, seed: int
         clock.set(tick)
         app.drain()
         _warehouse_works(app, clock, rng)
+    app.drain()  # the shipping emails of the day's last warehouse round
 
 
 def _ingest(app: Backroom, body: bytes, delivery_id: str) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db.tables import stores
 
@@ -29,14 +30,11 @@ def upgrade(engine: Engine) -> None:
 
 
 def ensure_store(engine: Engine, slug: str, name: str | None = None, currency: str = "GBP") -> int:
+    """The store's id, creating it on first use; two processes doing so at once get the same store."""
     with engine.begin() as conn:
-        found = conn.execute(select(stores.c.id).where(stores.c.slug == slug)).scalar()
-        if found is not None:
-            return int(found)
-        return int(
-            conn.execute(
-                insert(stores)
-                .values(slug=slug, name=name or slug, currency=currency, created_at=text("now()"))
-                .returning(stores.c.id)
-            ).scalar_one()
+        conn.execute(
+            pg_insert(stores)
+            .values(slug=slug, name=name or slug, currency=currency, created_at=text("now()"))
+            .on_conflict_do_nothing(index_elements=["slug"])
         )
+        return int(conn.execute(select(stores.c.id).where(stores.c.slug == slug)).scalar_one())
