@@ -113,7 +113,7 @@ def test_repeated_delivery_is_a_duplicate_and_imports_nothing(client: TestClient
     assert first[1]["outcome"] == "created"
     assert second == (200, {"outcome": "duplicate", "order_id": None, "status": None, "source_id": "dlv-1"})
     # a new key for a known order: recognised by (channel, external id), not imported again
-    assert unnamed == (200, {"outcome": "existing", "order_id": first[1]["order_id"], "status": "existing",
+    assert unnamed == (200, {"outcome": "existing", "order_id": first[1]["order_id"], "status": "fulfillment_requested",
                              "source_id": content_hash(body)})
     assert unnamed_again == (200, {"outcome": "duplicate", "order_id": None, "status": None,
                                    "source_id": content_hash(body)})

@@ -81,6 +81,7 @@ def test_same_order_under_a_new_delivery_id_is_recognised_and_not_imported_twice
     first = app.ingest_order(order_body("o-1", {"A": 1}), {}, "shop", "delivery-1")
     second = app.ingest_order(order_body("o-1", {"A": 1}), {}, "shop", "delivery-2")
     assert (first.outcome, second.outcome, second.order_id) == ("created", "existing", first.order_id)
+    assert (first.status, second.status) == ("fulfillment_requested", "fulfillment_requested")
     assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 1
 
 

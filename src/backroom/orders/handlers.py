@@ -65,8 +65,8 @@ def _fresh_orders(
     for o in incoming:
         by_channel[o.channel].add(o.external_id)
     for channel, ids in by_channel.items():
-        for ext, order_id in uow.orders.existing(channel, ids).items():
-            results[(channel, ext)] = ImportResult(ext, order_id, False, "existing")
+        for ext, (order_id, status) in uow.orders.existing(channel, ids).items():
+            results[(channel, ext)] = ImportResult(ext, order_id, False, status)
     fresh: dict[tuple[str, str], commands.IncomingOrder] = {}
     for o in incoming:
         key = (o.channel, o.external_id)

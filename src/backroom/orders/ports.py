@@ -19,7 +19,8 @@ class OrderRepository(Protocol):
     def add(self, order: Order) -> None: ...
     def get(self, order_id: int) -> Order:
         """Load and lock one order; raises NotFound outside this store."""
-    def existing(self, channel: str, external_ids: Collection[str]) -> dict[str, int]: ...
+    def existing(self, channel: str, external_ids: Collection[str]) -> dict[str, tuple[int, str]]:
+        """external id → (order id, status) of the orders this store already has."""
     def recent_fingerprints(self, fingerprints: Collection[str], since: datetime) -> dict[str, str]: ...
     def backordered(self, skus: Collection[str]) -> list[Order]:
         """Backordered orders waiting for any of these SKUs, oldest first, locked."""

@@ -262,14 +262,14 @@ class SqlOrderRepository:
             raise NotFound(f"order {order_id} not found", code="order_not_found")
         return loaded[0]
 
-    def existing(self, channel: str, external_ids: Collection[str]) -> dict[str, int]:
+    def existing(self, channel: str, external_ids: Collection[str]) -> dict[str, tuple[int, str]]:
         o = t.orders
         rows = self.uow.conn.execute(
-            select(o.c.external_id, o.c.id).where(
+            select(o.c.external_id, o.c.id, o.c.status).where(
                 o.c.store_id == self.uow.store_id, o.c.channel == channel, _any(o.c.external_id, external_ids)
             )
         )
-        return {row.external_id: int(row.id) for row in rows}
+        return {row.external_id: (int(row.id), row.status) for row in rows}
 
     def recent_fingerprints(self, fingerprints: Collection[str], since: datetime) -> dict[str, str]:
         o = t.orders
