@@ -6,6 +6,7 @@ import json
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -282,3 +283,19 @@ def test_the_same_order_arriving_at_once_under_different_delivery_ids_is_importe
     assert len({order_id for _, order_id in outcomes}) == 1
     assert scalar(app, "SELECT count(*) FROM orders") == 1
     assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 1
+
+
+def test_the_sweeper_requeues_an_effect_whose_job_was_lost_once_per_grace_period(app: Backroom, warehouse) -> None:
+    seed_catalog(app, {"A": (5, 0)})
+    app.ingest_order(order_body("o-1", {"A": 1}), {}, "api")
+    with app.engine.begin() as conn:  # the jobs vanish and the effects look long overdue
+        conn.execute(text("DELETE FROM procrastinate_jobs"))
+        conn.execute(text("UPDATE effects SET next_attempt_at = now() - interval '10 minutes'"))
+
+    first = app.runner.sweep(timedelta(seconds=60))
+    second = app.runner.sweep(timedelta(seconds=60))
+    app.drain()
+
+    assert (first, second) == (2, 0)
+    assert len(warehouse.requests) == 1
+    assert scalar(app, "SELECT count(*) FROM effects WHERE status = 'done'") == 2

@@ -99,12 +99,16 @@ class EffectRunner:
         return "retrying"
 
     def sweep(self, older_than: timedelta = timedelta(seconds=60)) -> int:
-        """Re-queue effects that are due but whose job was lost; the status check makes extra jobs harmless."""
+        """Re-queue effects that are overdue, in case their job was lost; the status check makes extra jobs
+        harmless. Each re-queue moves ``next_attempt_at`` to now, so during a long backlog an effect gets at most
+        one extra job per grace period instead of one per recovery pass."""
         with self.engine.begin() as conn:
             ids = conn.execute(
-                text("SELECT id FROM effects WHERE status IN ('pending', 'retrying')"
-                     " AND next_attempt_at < now() - make_interval(secs => :grace) ORDER BY id LIMIT 10000"),
+                text("UPDATE effects SET next_attempt_at = now() WHERE id IN ("
+                     " SELECT id FROM effects WHERE status IN ('pending', 'retrying')"
+                     " AND next_attempt_at < now() - make_interval(secs => :grace)"
+                     " ORDER BY id LIMIT 10000 FOR UPDATE SKIP LOCKED) RETURNING id"),
                 {"grace": older_than.total_seconds()},
             ).scalars().all()
-            defer_effect_jobs(conn, [int(i) for i in ids])
+            defer_effect_jobs(conn, sorted(int(i) for i in ids))
         return len(ids)
