@@ -15,6 +15,8 @@ from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine
 from backroom.adapters.db.inbox import record_rejected
 from backroom.adapters.db.uow import SqlUnitOfWork
 from backroom.adapters.email.smtp import SmtpSender
+from backroom.adapters.notify.slack import SlackSender
+from backroom.adapters.notify.webhook import WebhookCaller
 from backroom.adapters.queue.defer import due_jobs
 from backroom.adapters.queue.runner import EffectRunner, Executor
 from backroom.adapters.queue.worker import make_app, run_worker
@@ -25,6 +27,7 @@ from backroom.errors import BackroomError
 from backroom.orders import commands, handlers
 from backroom.orders.commands import ImportOrders
 from backroom.orders.validation import OrderPolicy
+from backroom.rules.engine import RuleEngine
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry, MessageBus
 from backroom.shared.clock import Clock, SystemClock
 
@@ -119,8 +122,10 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
     if migrate_schema:
         migrate.upgrade(engine)
     pipeline = handlers.PipelineSettings(
-        policy=OrderPolicy(high_value_threshold=settings.high_value_threshold), handling_days=settings.handling_days
+        policy=OrderPolicy(high_value_threshold=settings.high_value_threshold), handling_days=settings.handling_days,
+        low_stock_threshold=settings.low_stock_threshold,
     )
+    rules = RuleEngine(pipeline)
     routes: dict[type[Any], Callable[..., Any]] = {
         commands.ImportOrders: handlers.import_orders,
         commands.CancelOrder: handlers.cancel_order,
@@ -132,7 +137,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
     }
     bus = MessageBus(
         uow_factory=lambda store_id, inbox: SqlUnitOfWork(
-            engine, store_id, clock, settings.effects.max_attempts, inbox
+            engine, store_id, clock, settings.effects.max_attempts, inbox, listener=rules.listener
         ),
         handlers={cmd: functools.partial(fn, settings=pipeline) for cmd, fn in routes.items()},
     )
@@ -144,4 +149,5 @@ def default_executors(settings: Settings) -> dict[str, Executor]:
     warehouse: Executor = (
         HttpWarehouse(settings.warehouse) if settings.warehouse.mode == "http" else CsvWarehouse(settings.warehouse_dir)
     )
-    return {"email": SmtpSender(settings.smtp), "fulfillment_request": warehouse, "fulfillment_cancel": warehouse}
+    return {"email": SmtpSender(settings.smtp), "fulfillment_request": warehouse, "fulfillment_cancel": warehouse,
+            "slack_message": SlackSender(settings.slack), "webhook_call": WebhookCaller(settings.rules)}

@@ -43,6 +43,37 @@ class EffectSettings(BaseModel):
     backoff_cap_s: float = 900.0
 
 
+class SlackSettings(BaseModel):
+    """Incoming webhooks: a default one, and optionally one per channel name (``{"#ops": "https://hooks…"}``)."""
+
+    webhook_url: SecretStr | None = None
+    channels: dict[str, SecretStr] = Field(default_factory=dict)
+    timeout_s: float = 10.0
+
+
+class RulesSettings(BaseModel):
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_s: float = 10.0
+
+
+class AlertSettings(BaseModel):
+    """When the owner is told that something needs them (see docs/operations.md, "Alerts")."""
+
+    email_to: str | None = None
+    slack_channel: str = ""
+    review_queue_max: int = 50
+    review_age_max_h: float = 24.0
+    quiet_period_min: float = 120.0
+    business_hours: str = "Mon-Fri 09:00-18:00"
+    error_rate_window_min: float = 60.0
+    error_rate_baseline_h: float = 24.0
+    error_rate_min_events: int = 20
+    error_rate_floor: float = 0.05
+    error_rate_jump: float = 3.0
+    repeat_after_h: float = 24.0
+    check_every_s: float = 60.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BACKROOM_", env_nested_delimiter="__", extra="ignore")
 
@@ -53,7 +84,11 @@ class Settings(BaseSettings):
     inbound_secret: SecretStr | None = None
     high_value_threshold: Decimal = Decimal("1000")
     handling_days: int = 1
+    low_stock_threshold: int = 5
     smtp: SmtpSettings = SmtpSettings()
+    slack: SlackSettings = SlackSettings()
+    rules: RulesSettings = RulesSettings()
+    alerts: AlertSettings = AlertSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     worker: WorkerSettings = WorkerSettings()
     effects: EffectSettings = EffectSettings()

@@ -15,6 +15,8 @@ class ReasonCode(StrEnum):
     FULFILLMENT_FAILED = "fulfillment_failed"
     EMAIL_FAILED = "email_failed"
     INPUT_FAILED = "input_failed"
+    RULE_HOLD = "rule_hold"
+    ACTION_FAILED = "action_failed"
 
 
 class ReviewAction(StrEnum):
@@ -35,7 +37,15 @@ ALLOWED_ACTIONS: dict[ReasonCode, tuple[ReviewAction, ...]] = {
     ReasonCode.FULFILLMENT_FAILED: (ReviewAction.RETRY, ReviewAction.DISMISS),
     ReasonCode.EMAIL_FAILED: (ReviewAction.RETRY, ReviewAction.DISMISS),
     ReasonCode.INPUT_FAILED: (ReviewAction.RETRY, ReviewAction.DISMISS),
+    ReasonCode.RULE_HOLD: (ReviewAction.APPROVE, ReviewAction.CANCEL_ORDER),
+    ReasonCode.ACTION_FAILED: (ReviewAction.RETRY, ReviewAction.DISMISS),
 }
+
+#: What a review item opened by a rule (with a reason of the rule's own naming) offers, by subject.
+RULE_REVIEW_ACTIONS: dict[str, tuple[ReviewAction, ...]] = {
+    "order": (ReviewAction.APPROVE, ReviewAction.CANCEL_ORDER, ReviewAction.DISMISS),
+}
+RULE_REVIEW_DEFAULT_ACTIONS = (ReviewAction.DISMISS,)
 
 #: Holds that a human must clear before the order may be fulfilled (backorder clears itself when stock arrives).
 HUMAN_HOLDS = frozenset(
@@ -45,5 +55,6 @@ HUMAN_HOLDS = frozenset(
         ReasonCode.HIGH_VALUE,
         ReasonCode.UNKNOWN_SKU,
         ReasonCode.DUPLICATE_ORDER,
+        ReasonCode.RULE_HOLD,
     }
 )

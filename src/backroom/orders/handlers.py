@@ -31,6 +31,7 @@ FULFILLMENT_KINDS = ("fulfillment_request",)
 class PipelineSettings:
     policy: OrderPolicy = field(default_factory=OrderPolicy)
     handling_days: int = 1
+    low_stock_threshold: int = 5
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def _decide_new_order(
     uow.orders.add(order)
     available_before = {sku: pool.available(sku) for sku in order.needs() if sku in known}
     _emit(uow, "order_created", order, total=str(order.total), lines=len(order.lines))
-    shortfall = _reserve(order, pool, uow)
+    shortfall = _reserve(order, pool, uow, settings)
     order.settle_status()
     uow.record_decision(
         Decision(
@@ -163,20 +164,34 @@ def _decide_new_order(
         _request_fulfillment(order, uow, settings, template="order_confirmation")
 
 
-def _reserve(order: Order, pool: StockPool, uow: OrdersUnitOfWork) -> dict[str, int]:
+def _reserve(order: Order, pool: StockPool, uow: OrdersUnitOfWork, settings: PipelineSettings) -> dict[str, int]:
     """Reserve what can be reserved now; a shortfall puts the order in the FIFO backorder queue."""
     if {ReasonCode.UNKNOWN_SKU, ReasonCode.PAYMENT_FAILED} & order.holds:
         return {}
     needs = order.shortfall()
     if not needs:
         return {}
+    before = {sku: pool.available(sku) for sku in needs}
     result = pool.allocate(needs, order.reference)
     order.add_reservations(result.allocations)
     if result.allocations:
         _emit(uow, "stock_reserved", order, reserved=[[a.sku, a.location_id, a.quantity] for a in result.allocations])
+        _report_low_stock(before, pool, uow, settings.low_stock_threshold)
     if result.shortfall:
         _enter_backorder(order, dict(result.shortfall), uow)
     return dict(result.shortfall)
+
+
+def _report_low_stock(before: dict[str, int], pool: StockPool, uow: OrdersUnitOfWork, default: int) -> None:
+    """``stock_low`` once per crossing: when a SKU's available stock falls to or below its threshold."""
+    for sku, was in before.items():
+        own = uow.catalog.low_stock_threshold(sku)
+        threshold = default if own is None else own
+        now = pool.available(sku)
+        if now <= threshold < was:
+            on_hand = sum(level.on_hand for level in pool.levels.get(sku, ()))
+            uow.record_event(RecordedEvent("stock_low", "sku", None, {
+                "sku": sku, "available": now, "on_hand": on_hand, "threshold": threshold}))
 
 
 def _enter_backorder(order: Order, shortfall: dict[str, int], uow: OrdersUnitOfWork) -> None:
@@ -445,8 +460,70 @@ def _apply_review_action(
         unknown = {line.sku for line in order.lines} - uow.catalog.known_skus({line.sku for line in order.lines})
         if unknown:
             raise Conflict("still unknown: " + ", ".join(sorted(unknown)), code="unknown_sku")
-    order.clear_hold(ReasonCode(reason))
+    # a reason of a rule's own naming: approving it lifts the rule's hold
+    order.clear_hold(ReasonCode(reason) if reason in _SYSTEM_REASONS else ReasonCode.RULE_HOLD)
     return _advance(order, uow, settings)
+
+
+_SYSTEM_REASONS = frozenset(r.value for r in ReasonCode)
+
+
+# -- what rules may do to an order -------------------------------------------------------------------------
+
+
+def hold_for_rule(order: Order, reason: str, detail: str, rule: str, uow: OrdersUnitOfWork,
+                  allowed: tuple[ReviewAction, ...] = ALLOWED_ACTIONS[ReasonCode.RULE_HOLD]) -> str:
+    """Hold an order's fulfillment and put it in the review queue under ``reason``.
+
+    On ``order_created`` the order has not been sent anywhere yet. Later in the same transaction (a rule on
+    ``fulfillment_requested``) the request is withdrawn before it is ever written; once committed it is the
+    warehouse's, and the hold is refused rather than pretended."""
+    if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED):
+        return f"not held: order is {order.status.value}"
+    if ReasonCode.RULE_HOLD in order.holds:
+        return "already held"
+    if order.status == OrderStatus.FULFILLMENT_REQUESTED:
+        keys = {_warehouse_key("fulfillment_request", _id(order), loc) for loc in _lines_by_location(
+            order, order.reservations)}
+        if not keys <= set(uow.withdraw_unsent(_id(order), keys | {f"email:order_confirmation:order-{order.id}:v1"})):
+            return "not held: the fulfillment request was already sent to the warehouse"
+        order.move_to(OrderStatus.ON_HOLD)
+    order.hold(ReasonCode.RULE_HOLD)
+    order.settle_status()
+    uow.request_review(
+        ReviewRequest(
+            reason_code=reason, subject_type="order", subject_id=order.id,
+            title=f"Order {order.number}: held by rule {rule}" + (f" ({detail})" if detail else ""),
+            context={"order_number": order.number, "detail": detail, "rule": rule, "total": str(order.total),
+                     "currency": order.currency},
+            allowed_actions=tuple(a.value for a in allowed),
+        )
+    )
+    _emit(uow, "review_item_created", order, reason_code=reason, title=f"held by rule {rule}")
+    _emit(uow, "order_held", order, reason=reason, rule=rule)
+    return "held"
+
+
+def release_for_rule(order: Order, reasons: tuple[str, ...], rule: str, uow: OrdersUnitOfWork,
+                     settings: PipelineSettings) -> str:
+    """Lift a hold a rule placed (never a system hold such as a failed payment) and carry on."""
+    if ReasonCode.RULE_HOLD not in order.holds:
+        return "not held by a rule"
+    order.clear_hold(ReasonCode.RULE_HOLD)
+    uow.resolve_reviews("order", _id(order), (ReasonCode.RULE_HOLD.value, *reasons), f"released by rule {rule}")
+    _emit(uow, "order_released", order, rule=rule)
+    return _advance(order, uow, settings)
+
+
+def cancel_for_rule(order: Order, reason: str, rule: str, uow: OrdersUnitOfWork, settings: PipelineSettings) -> str:
+    if order.status == OrderStatus.CANCELLED:
+        return "already cancelled"
+    try:
+        _cancel(order, reason, f"rule:{rule}", uow, settings)
+    except Conflict as err:
+        return f"not cancelled: {err.message}"
+    return "cancelled"
+
 
 
 def _advance(order: Order, uow: OrdersUnitOfWork, settings: PipelineSettings) -> str:
@@ -454,7 +531,7 @@ def _advance(order: Order, uow: OrdersUnitOfWork, settings: PipelineSettings) ->
     if order.status in (OrderStatus.FULFILLMENT_REQUESTED, OrderStatus.SHIPPED, OrderStatus.DELIVERED):
         return f"order already {order.status.value}"
     pool = uow.stock.lock(set(order.shortfall()))
-    _reserve(order, pool, uow)
+    _reserve(order, pool, uow, settings)
     order.settle_status()
     if order.ready_to_fulfil:
         _request_fulfillment(order, uow, settings, template="order_confirmation")
@@ -477,7 +554,7 @@ def _open_review(uow: OrdersUnitOfWork, order: Order, reason: ReasonCode, detail
             allowed_actions=tuple(a.value for a in ALLOWED_ACTIONS[reason]),
         )
     )
-    _emit(uow, "review_item_created", order, reason_code=reason.value)
+    _emit(uow, "review_item_created", order, reason_code=reason.value, title=reason.value.replace("_", " "))
 
 
 def _emit(uow: OrdersUnitOfWork, name: str, order: Order, **data: Any) -> None:

@@ -97,6 +97,15 @@ class Reservation:
 
 
 @dataclass
+class CustomerStats:
+    """A customer's history before a given order: what rules see as ``customer.orders_count`` and
+    ``customer.total_spent``."""
+
+    orders_count: int = 0
+    total_spent: Decimal = Decimal("0")
+
+
+@dataclass
 class Order:
     store_id: int
     channel: str
@@ -117,6 +126,8 @@ class Order:
     customer_id: int | None = None
     id: int | None = None
     tags: tuple[str, ...] = ()
+    notes: list[dict[str, str]] = field(default_factory=list)
+    priority: int = 0
     dirty: bool = False
 
     @property
@@ -182,6 +193,22 @@ class Order:
 
     def clear_hold(self, reason: ReasonCode) -> None:
         self.holds.discard(reason)
+        self.dirty = True
+
+    def add_tags(self, tags: Iterable[str]) -> list[str]:
+        """Add the tags it does not have yet; returns those added."""
+        added = [t for t in dict.fromkeys(tags) if t not in self.tags]
+        if added:
+            self.tags = (*self.tags, *added)
+            self.dirty = True
+        return added
+
+    def add_note(self, text: str, author: str, at: datetime) -> None:
+        self.notes.append({"at": at.isoformat(), "by": author, "text": text})
+        self.dirty = True
+
+    def set_priority(self, priority: int) -> None:
+        self.priority = priority
         self.dirty = True
 
     def move_to(self, status: OrderStatus) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from backroom.inventory.model import StockPool
-from backroom.orders.model import Order
+from backroom.orders.model import CustomerStats, Order
 from backroom.review.model import ReviewItem
 from backroom.service_layer.unit_of_work import UnitOfWork
 
@@ -35,11 +36,17 @@ class StockRepository(Protocol):
 
 class CatalogRepository(Protocol):
     def known_skus(self, skus: Collection[str]) -> set[str]: ...
+    def low_stock_threshold(self, sku: str) -> int | None:
+        """The SKU's own low-stock threshold, if it has one."""
 
 
 class CustomerRepository(Protocol):
     def upsert(self, customers: dict[str, str]) -> dict[str, int]:
         """email → name in, email → customer id out."""
+    def stats(self, customer_id: int, before_order_id: int) -> CustomerStats:
+        """The customer's orders placed before this one: how many, and what they spent (cancelled excluded)."""
+    def counted(self, customer_id: int, order_id: int, total: Decimal) -> None:
+        """An order added in this transaction joins the customer's history for their next one."""
 
 
 class ReviewRepository(Protocol):

@@ -27,6 +27,7 @@ class Decision:
     subject_id: int | None
     inputs: dict[str, Any]
     outcome: dict[str, Any]
+    shadow: bool = False
 
 
 @dataclass(frozen=True)

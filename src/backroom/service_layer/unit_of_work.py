@@ -24,6 +24,9 @@ class UnitOfWork(Protocol):
     def cancel_effects(self, subject_id: int, kinds: tuple[str, ...]) -> list[str]:
         """Withdraw a subject's effects that have not run yet; returns the keys of those withdrawn."""
 
+    def withdraw_unsent(self, subject_id: int, keys: set[str]) -> list[str]:
+        """Drop effects this transaction asked for and has not written yet; returns the keys dropped."""
+
     def record_event(self, event: RecordedEvent) -> None: ...
     def record_decision(self, decision: Decision) -> None: ...
     def request_review(self, review: ReviewRequest) -> None: ...

@@ -51,6 +51,7 @@ stores = Table(
     Column("name", Text, nullable=False),
     Column("currency", String(3), nullable=False, server_default="GBP"),
     Column("timezone", Text, nullable=False, server_default="UTC"),
+    Column("rules_revision", Integer, nullable=False, server_default="0"),
     _ts("created_at"),
 )
 
@@ -94,6 +95,7 @@ variants = Table(
     Column("sku", String(100), nullable=False),
     Column("title", Text, nullable=False),
     Column("price", Numeric(12, 2), nullable=False),
+    Column("low_stock_threshold", Integer, nullable=True),
     UniqueConstraint("store_id", "sku", name="uq_variants_store_sku"),
 )
 
@@ -160,6 +162,8 @@ orders = Table(
     Column("billing_address", JSONB, nullable=True),
     Column("holds", ARRAY(Text), nullable=False, server_default="{}"),
     Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("notes", JSONB, nullable=False, server_default="[]"),
+    Column("priority", Integer, nullable=False, server_default="0"),
     Column("fingerprint", String(32), nullable=False),
     Column("backorder_seq", BigInteger, nullable=True),
     _ts("placed_at"),
@@ -168,6 +172,7 @@ orders = Table(
     UniqueConstraint("store_id", "channel", "external_id", name="uq_orders_store_channel_external"),
     Index("ix_orders_store_fingerprint", "store_id", "fingerprint", "placed_at"),
     Index("ix_orders_store_status", "store_id", "status", "id"),
+    Index("ix_orders_store_customer", "store_id", "customer_id"),
     Index(
         "ix_orders_backorder_queue",
         "store_id",
@@ -303,6 +308,7 @@ decisions = Table(
     Column("outcome", JSONB, nullable=False),
     Column("shadow", Boolean, nullable=False, server_default="false"),
     Index("ix_decisions_subject", "store_id", "subject_type", "subject_id"),
+    Index("ix_decisions_store_policy_at", "store_id", "policy", "at"),
 )
 
 events = Table(
@@ -315,5 +321,47 @@ events = Table(
     Column("subject_type", String(32), nullable=False),
     Column("subject_id", BigInteger, nullable=True),
     Column("data", JSONB, nullable=False),
+    Column("context", JSONB, nullable=True),
     Index("ix_events_store_name_at", "store_id", "name", "at"),
+    Index("ix_events_store_at", "store_id", "at"),
+)
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _store(),
+    Column("name", String(64), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("current_version", Integer, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("store_id", "name", name="uq_rules_store_name"),
+    CheckConstraint("mode IN ('live', 'shadow', 'off')", name="mode_known"),
+)
+
+rule_versions = Table(
+    "rule_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", Integer, ForeignKey("rules.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", JSONB, nullable=False),
+    Column("created_by", Text, nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("rule_id", "version", name="uq_rule_versions_rule_version"),
+)
+
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("store_id", Integer, ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Column("alert", String(64), primary_key=True),
+    Column("subject", Text, primary_key=True),
+    Column("open", Boolean, nullable=False),
+    Column("detail", JSONB, nullable=False),
+    _ts("opened_at"),
+    _ts("last_sent_at", nullable=True),
+    _ts("closed_at", nullable=True),
 )

@@ -6,8 +6,9 @@ writes each buffer with one multi-row statement, so a batch of orders costs a ha
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Self
 
 import psycopg
@@ -19,11 +20,20 @@ from sqlalchemy.exc import DBAPIError
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.bulk import JSON_TEXT_ARRAY, Col, insert_rows
+from backroom.adapters.db.rules import SqlRuleRepository
 from backroom.adapters.queue.defer import defer_effect_jobs
 from backroom.errors import NotFound, RetryableConflict
 from backroom.inventory.model import StockLevel, StockPool
 from backroom.orders.error_codes import ReasonCode
-from backroom.orders.model import Address, Order, OrderLine, OrderStatus, PaymentState, Reservation
+from backroom.orders.model import (
+    Address,
+    CustomerStats,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentState,
+    Reservation,
+)
 from backroom.review.model import SYSTEM_ACTOR, ReviewItem, ReviewStatus
 from backroom.service_layer.effects import AutomationMode, EffectRequest, EffectStatus
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry
@@ -41,10 +51,12 @@ _INBOX_COLUMNS = (Col("store_id", "integer"), Col("source", "text"), Col("source
                   Col("status", "text"), Col("headers", "jsonb"), Col("body", "text"),
                   Col("received_at", "timestamptz"))
 _EVENT_COLUMNS = (Col("store_id", "integer"), Col("name", "text"), Col("at", "timestamptz"),
-                  Col("subject_type", "text"), Col("subject_id", "bigint"), Col("data", "jsonb"))
+                  Col("subject_type", "text"), Col("subject_id", "bigint"), Col("data", "jsonb"),
+                  Col("context", "jsonb"))
 _DECISION_COLUMNS = (Col("store_id", "integer"), Col("at", "timestamptz"), Col("trigger", "text"),
                      Col("policy", "text"), Col("policy_version", "text"), Col("subject_type", "text"),
-                     Col("subject_id", "bigint"), Col("inputs", "jsonb"), Col("outcome", "jsonb"))
+                     Col("subject_id", "bigint"), Col("inputs", "jsonb"), Col("outcome", "jsonb"),
+                     Col("shadow", "boolean"))
 _EFFECT_COLUMNS = (Col("store_id", "integer"), Col("kind", "text"), Col("key", "text"), Col("automation", "text"),
                    Col("subject_id", "bigint"), Col("payload", "jsonb"), Col("status", "text"),
                    Col("max_attempts", "integer"), Col("created_at", "timestamptz"))
@@ -53,7 +65,8 @@ _ORDER_COLUMNS = (
     Col("number", "text"), Col("customer_id", "bigint"), Col("email", "text"), Col("customer_name", "text"),
     Col("status", "text"), Col("payment_state", "text"), Col("currency", "text"), Col("total", "numeric"),
     Col("shipping_address", "jsonb"), Col("billing_address", "jsonb"), Col("holds", "jsonb", JSON_TEXT_ARRAY),
-    Col("tags", "jsonb", JSON_TEXT_ARRAY), Col("fingerprint", "text"), Col("backorder_seq", "bigint"),
+    Col("tags", "jsonb", JSON_TEXT_ARRAY), Col("notes", "jsonb"), Col("priority", "integer"),
+    Col("fingerprint", "text"), Col("backorder_seq", "bigint"),
     Col("placed_at", "timestamptz"), Col("created_at", "timestamptz"), Col("updated_at", "timestamptz"),
 )
 _LINE_COLUMNS = (Col("store_id", "integer"), Col("order_id", "bigint"), Col("line_no", "integer"),
@@ -67,15 +80,24 @@ _LEDGER_COLUMNS = (Col("store_id", "integer"), Col("sku", "text"), Col("location
 _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
 
 
+EventListener = Callable[[RecordedEvent], "dict[str, Any] | None"]
+ListenerFactory = Callable[[Any], EventListener]  # given this unit of work; the engine types it by its port
+
+
 class SqlUnitOfWork:
+    """``listener`` (the rules engine, wired by bootstrap) sees each event as it is recorded, inside this
+    transaction, and returns the context it evaluated, which is stored with the event for dry runs."""
+
     def __init__(
-        self, engine: Engine, store_id: int, clock: Clock, max_attempts: int = 5, inbox: Sequence[InboxEntry] = ()
+        self, engine: Engine, store_id: int, clock: Clock, max_attempts: int = 5, inbox: Sequence[InboxEntry] = (),
+        listener: ListenerFactory | None = None,
     ) -> None:
         self.engine = engine
         self.store_id = store_id
         self.inbox = inbox
         self.clock = clock
         self.max_attempts = max_attempts
+        self.listener_factory = listener
         self.conn: Connection
 
     def __enter__(self) -> Self:
@@ -87,8 +109,10 @@ class SqlUnitOfWork:
         self.customers = SqlCustomerRepository(self)
         self.reviews = SqlReviewRepository(self)
         self.effects = SqlEffectAdmin(self)
+        self.rules = SqlRuleRepository(self)
         self._effects: list[EffectRequest] = []
-        self._events: list[RecordedEvent] = []
+        self._events: list[tuple[RecordedEvent, dict[str, Any] | None]] = []
+        self._listener = self.listener_factory(self) if self.listener_factory else None
         self._decisions: list[Decision] = []
         self._reviews: list[ReviewRequest] = []
         self._now = self.clock.now()
@@ -118,8 +142,19 @@ class SqlUnitOfWork:
     def request_effect(self, effect: EffectRequest) -> None:
         self._effects.append(effect)
 
+    def withdraw_unsent(self, subject_id: int, keys: set[str]) -> list[str]:
+        kept: list[EffectRequest] = []
+        dropped: list[EffectRequest] = []
+        for eff in self._effects:
+            (dropped if eff.subject_id == subject_id and eff.key in keys else kept).append(eff)
+        self._effects = kept
+        return [eff.key for eff in dropped]
+
     def record_event(self, event: RecordedEvent) -> None:
-        self._events.append(event)
+        slot = len(self._events)
+        self._events.append((event, None))
+        if self._listener is not None:
+            self._events[slot] = (event, self._listener(event))
 
     def record_decision(self, decision: Decision) -> None:
         self._decisions.append(decision)
@@ -177,10 +212,10 @@ class SqlUnitOfWork:
         self._flush_effects()
         now, store = self._now, self.store_id
         insert_rows(self.conn, "events", _EVENT_COLUMNS, [
-            (store, ev.name, now, ev.subject_type, ev.subject_id, ev.data) for ev in self._events])
+            (store, ev.name, now, ev.subject_type, ev.subject_id, ev.data, ctx) for ev, ctx in self._events])
         insert_rows(self.conn, "decisions", _DECISION_COLUMNS, [
-            (store, now, d.trigger, d.policy, d.policy_version, d.subject_type, d.subject_id, d.inputs, d.outcome)
-            for d in self._decisions])
+            (store, now, d.trigger, d.policy, d.policy_version, d.subject_type, d.subject_id, d.inputs, d.outcome,
+             d.shadow) for d in self._decisions])
         if self._reviews:
             self.conn.execute(
                 pg_insert(t.review_items).on_conflict_do_nothing(
@@ -239,6 +274,7 @@ class SqlOrderRepository:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
         self._new: list[Order] = []
+        self._added: dict[int, Order] = {}
         self._loaded: dict[int, Order] = {}
         self._shipments: list[dict[str, Any]] = []
 
@@ -253,8 +289,12 @@ class SqlOrderRepository:
 
     def add(self, order: Order) -> None:
         self._new.append(order)
+        if order.id is not None:
+            self._added[order.id] = order
 
     def get(self, order_id: int) -> Order:
+        if order_id in self._added:
+            return self._added[order_id]
         if order_id in self._loaded:
             return self._loaded[order_id]
         loaded = self._load(t.orders.c.id == order_id)
@@ -334,7 +374,8 @@ class SqlOrderRepository:
                 update(t.orders).where(t.orders.c.id == bindparam("oid")),
                 [{"oid": o.id, "status": o.status.value, "holds": sorted(h.value for h in o.holds),
                   "backorder_seq": o.backorder_seq, "shipping_address": o.shipping_address.as_dict(),
-                  "updated_at": now} for o in dirty],
+                  "tags": list(o.tags), "notes": o.notes, "priority": o.priority, "updated_at": now}
+                 for o in dirty],
             )
             conn.execute(t.reservations.delete().where(_any(t.reservations.c.order_id, [o.id for o in dirty])))
             _insert_reservations(conn, dirty)
@@ -352,7 +393,7 @@ def _order_row(o: Order, now: datetime) -> tuple[Any, ...]:
         o.id, o.store_id, o.channel, o.external_id, o.number, o.customer_id, o.email, o.customer_name,
         o.status.value, o.payment_state.value, o.currency, o.total, o.shipping_address.as_dict(),
         o.billing_address.as_dict() if o.billing_address else None, sorted(h.value for h in o.holds), list(o.tags),
-        o.fingerprint(), o.backorder_seq, o.placed_at, now, now,
+        o.notes, o.priority, o.fingerprint(), o.backorder_seq, o.placed_at, now, now,
     )
 
 
@@ -364,7 +405,7 @@ def _order_from_row(r: Any, lines: list[OrderLine], held: list[Reservation]) -> 
         billing_address=Address.from_dict(r.billing_address) if r.billing_address else None,
         lines=tuple(lines), placed_at=r.placed_at, status=OrderStatus(r.status),
         holds={ReasonCode(h) for h in r.holds}, reservations=held, backorder_seq=r.backorder_seq,
-        customer_id=r.customer_id, id=r.id, tags=tuple(r.tags),
+        customer_id=r.customer_id, id=r.id, tags=tuple(r.tags), notes=list(r.notes), priority=r.priority,
     )
 
 
@@ -435,18 +476,27 @@ class SqlStockRepository:
 class SqlCatalogRepository:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
+        self._thresholds: dict[str, int | None] = {}
 
     def known_skus(self, skus: Collection[str]) -> set[str]:
         v = t.variants
         rows = self.uow.conn.execute(
-            select(v.c.sku).where(v.c.store_id == self.uow.store_id, _any(v.c.sku, skus))
+            select(v.c.sku, v.c.low_stock_threshold).where(v.c.store_id == self.uow.store_id, _any(v.c.sku, skus))
         )
-        return {r.sku for r in rows}
+        found = {r.sku: r.low_stock_threshold for r in rows}
+        self._thresholds.update(found)
+        return set(found)
+
+    def low_stock_threshold(self, sku: str) -> int | None:
+        if sku not in self._thresholds:
+            self.known_skus({sku})
+        return self._thresholds.get(sku)
 
 
 class SqlCustomerRepository:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
+        self._stats: dict[int, tuple[int, CustomerStats]] = {}  # id → (valid for orders from this id, stats)
 
     def upsert(self, customers: dict[str, str]) -> dict[str, int]:
         if not customers:
@@ -466,7 +516,45 @@ class SqlCustomerRepository:
             ids.update({r.email: int(r.id) for r in inserted})
             if len(ids) < len(customers):  # created meanwhile by a transaction that committed after our lookup
                 ids.update(self._find({email: "" for email in new if email not in ids}))
+        self._prefetch_stats(ids.values())
         return ids
+
+    def stats(self, customer_id: int, before_order_id: int) -> CustomerStats:
+        """Orders of this customer with a smaller id (ids rise with arrival). After ``upsert`` the history of
+        every customer of the batch is known and orders of the batch itself are counted as they are added."""
+        cached = self._stats.get(customer_id)
+        if cached is not None and cached[0] <= before_order_id:
+            return cached[1]
+        o = t.orders
+        row = self.uow.conn.execute(
+            select(func.count(), func.coalesce(func.sum(o.c.total), 0)).where(
+                o.c.store_id == self.uow.store_id, o.c.customer_id == customer_id, o.c.id < before_order_id,
+                o.c.status != OrderStatus.CANCELLED)
+        ).one()
+        return CustomerStats(int(row[0]), row[1])
+
+    def counted(self, customer_id: int, order_id: int, total: Decimal) -> None:
+        """An order of this batch was added: the customer's next order sees it in its history."""
+        cached = self._stats.get(customer_id)
+        if cached is not None and cached[0] <= order_id:
+            stats = cached[1]
+            self._stats[customer_id] = (order_id + 1, CustomerStats(stats.orders_count + 1,
+                                                                    stats.total_spent + total))
+
+    def _prefetch_stats(self, ids: Iterable[int]) -> None:
+        wanted = [i for i in ids if i not in self._stats]
+        if not wanted:
+            return
+        o = t.orders
+        rows = self.uow.conn.execute(
+            select(o.c.customer_id, func.count(), func.coalesce(func.sum(o.c.total), 0))
+            .where(o.c.store_id == self.uow.store_id, _any(o.c.customer_id, wanted),
+                   o.c.status != OrderStatus.CANCELLED)
+            .group_by(o.c.customer_id)
+        )
+        found = {int(r[0]): CustomerStats(int(r[1]), r[2]) for r in rows}
+        for i in wanted:  # every order already stored is older than any order this transaction will add
+            self._stats[i] = (0, found.get(i, CustomerStats()))
 
     def _find(self, customers: dict[str, str]) -> dict[str, int]:
         c = t.customers

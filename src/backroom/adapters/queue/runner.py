@@ -31,6 +31,8 @@ FAILURE_REASONS = {
     "fulfillment_request": ReasonCode.FULFILLMENT_FAILED,
     "fulfillment_cancel": ReasonCode.FULFILLMENT_FAILED,
     "email": ReasonCode.EMAIL_FAILED,
+    "slack_message": ReasonCode.ACTION_FAILED,
+    "webhook_call": ReasonCode.ACTION_FAILED,
 }
 
 

@@ -1,0 +1,70 @@
+"""The context a rule sees for an event, built from the live aggregates when the event is recorded and stored
+with it, so a dry run later evaluates exactly what a live rule would have seen. Money is a double (CEL has no
+decimal), addresses carry no names, streets or phone numbers (no PII where it is not needed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from backroom.orders.model import Address, CustomerStats, Order
+from backroom.rules.triggers import TRIGGERS
+
+
+def order_context(order: Order) -> dict[str, Any]:
+    shipping = _address(order.shipping_address)
+    return {
+        "id": order.id or 0,
+        "number": order.number,
+        "channel": order.channel,
+        "status": order.status.value,
+        "payment_state": order.payment_state.value,
+        "currency": order.currency,
+        "total": float(order.total),
+        "item_count": sum(line.quantity for line in order.lines),
+        "line_count": len(order.lines),
+        "skus": sorted({line.sku for line in order.lines}),
+        "lines": [{"sku": ln.sku, "title": ln.title, "quantity": ln.quantity, "unit_price": float(ln.unit_price),
+                   "total": float(ln.total)} for ln in order.lines],
+        "tags": list(order.tags),
+        "holds": sorted(h.value for h in order.holds),
+        "priority": order.priority,
+        "email": order.email,
+        "email_domain": order.email.rpartition("@")[2],
+        "placed_at": order.placed_at.isoformat(),
+        "shipping_address": shipping,
+        "billing_address": _address(order.billing_address) if order.billing_address else dict(shipping),
+    }
+
+
+def customer_context(order: Order, stats: CustomerStats) -> dict[str, Any]:
+    return {
+        "id": order.customer_id or 0,
+        "orders_count": stats.orders_count,
+        "total_spent": float(stats.total_spent),
+        "first_order": stats.orders_count == 0,
+    }
+
+
+def event_context(name: str, at: datetime, tz: ZoneInfo, data: dict[str, Any]) -> dict[str, Any]:
+    local = at.astimezone(tz)
+    trigger = TRIGGERS.get(name)
+    extra = {k: data.get(k, "") for k in (trigger.extra if trigger else {})}
+    return {"name": name, "at": at.isoformat(), "hour": local.hour, "weekday": local.isoweekday(), **extra}
+
+
+def stock_context(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sku": str(data.get("sku", "")),
+        "available": int(data.get("available", 0)),
+        "on_hand": int(data.get("on_hand", 0)),
+        "threshold": int(data.get("threshold", 0)),
+        "quantity": int(data.get("quantity", 0)),
+        "location_id": int(data.get("location_id", 0)),
+    }
+
+
+def _address(address: Address) -> dict[str, str]:
+    return {"country": address.country, "city": address.city, "postal_code": address.postal_code,
+            "area": address.area}

@@ -1,0 +1,152 @@
+"""Conditions in CEL (the Common Expression Language): compiled once per rule version, checked when saved.
+
+The CEL binding evaluates but does not type-check, so saving a condition runs three checks that together catch
+what would otherwise fail at 2 a.m.: every dotted path (``order.shipping_address.country``) must exist in the
+trigger's schema (with a "did you mean" on typos); the condition is evaluated on sample contexts of the trigger's
+shape, each ``&&``/``||`` operand on its own too, so a type mismatch hiding behind a short circuit still shows;
+and the result must be a bool.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cel
+
+from backroom.rules.triggers import Schema, Trigger, sample_context
+
+_STRING = r"""(?:[rR]?(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'))"""
+_TOKENS = re.compile(rf"{_STRING}|(?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)(?P<call>\s*\()?")
+_MACRO_VAR = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
+_KEYWORDS = frozenset({"true", "false", "null", "in"})
+
+
+class ExpressionError(ValueError):
+    """A condition that cannot be saved; ``problems`` lists each reason in words a store owner can act on."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Condition:
+    source: str
+    program: cel.Program
+    paths: tuple[str, ...]  # the context paths it reads, recorded as a firing's inputs
+
+    def evaluate(self, context: cel.Context | dict[str, Any]) -> bool:
+        return self.program.execute(context) is True
+
+
+def compile_condition(source: str, trigger: Trigger) -> Condition:
+    source = source.strip() or "true"
+    try:
+        program = cel.compile(source)
+    except ValueError as err:
+        raise ExpressionError([f"condition is not valid CEL: {_first_line(err)}"]) from err
+    problems, paths = check_paths(source, trigger.schema)
+    if not problems:
+        problems = _check_on_samples(source, program, trigger)
+    if problems:
+        raise ExpressionError(problems)
+    return Condition(source, program, paths)
+
+
+def check_paths(source: str, schema: Mapping[str, Schema]) -> tuple[list[str], tuple[str, ...]]:
+    """Every identifier path must exist in the schema; returns the problems and the paths read."""
+    local = set(_MACRO_VAR.findall(source))
+    problems: list[str] = []
+    paths: list[str] = []
+    for match in _TOKENS.finditer(source):
+        dotted = match.group("path")
+        if not dotted:
+            continue
+        parts = [p.strip() for p in dotted.split(".")]
+        if match.group("call"):
+            parts = parts[:-1]  # a method or function name: size(), startsWith(), int()…
+        if not parts or parts[0] in _KEYWORDS or parts[0] in local:
+            continue
+        problem, known = _walk(parts, schema)
+        if problem:
+            problems.append(problem)
+        elif known and known not in paths:
+            paths.append(known)
+    return problems, tuple(paths)
+
+
+def _walk(parts: list[str], schema: Mapping[str, Schema]) -> tuple[str | None, str | None]:
+    node: Any = schema
+    walked: list[str] = []
+    for part in parts:
+        if not isinstance(node, Mapping):
+            break  # a list or scalar: method-style access is CEL's business (checked on samples)
+        if part not in node:
+            where = ".".join(walked) or "the context"
+            hint = difflib.get_close_matches(part, list(node), n=1)
+            suggestion = f"; did you mean '{'.'.join([*walked, hint[0]])}'?" if hint else ""
+            known = ", ".join(sorted(node))
+            return f"unknown field '{'.'.join([*walked, part])}' ({where} has: {known}){suggestion}", None
+        walked.append(part)
+        node = node[part]
+    return None, ".".join(walked)
+
+
+def _check_on_samples(source: str, program: cel.Program, trigger: Trigger) -> list[str]:
+    problems: list[str] = []
+    for variant in (0, 1):
+        context = sample_context(trigger, variant)
+        for operand in [source, *_operands(source)]:
+            try:
+                result = (program if operand is source else cel.compile(operand)).execute(context)
+            except ValueError:
+                continue  # an operand split where the grammar does not allow it; the whole is checked anyway
+            except (TypeError, RuntimeError, KeyError) as err:
+                problem = f"{'condition' if operand is source else repr(operand)}: {_first_line(err)}"
+                if problem not in problems:
+                    problems.append(problem)
+                continue
+            if operand is source and not isinstance(result, bool):
+                return [f"condition must be true or false, but gives a {type(result).__name__}"]
+    return problems
+
+
+def _operands(source: str) -> list[str]:
+    """The operands of top-level ``&&`` and ``||`` (recursing into fully parenthesised ones)."""
+    parts, depth, start, i, quote = [], 0, 0, 0, ""
+    while i < len(source):
+        ch = source[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and source[i:i + 2] in ("&&", "||"):
+            parts.append(source[start:i])
+            start = i + 2
+            i += 1
+        i += 1
+    if not parts:
+        return []
+    parts.append(source[start:])
+    out: list[str] = []
+    for part in (p.strip() for p in parts):
+        out.append(part)
+        if part.startswith("(") and part.endswith(")"):
+            out.extend(_operands(part[1:-1]))
+    return out
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:300]
