@@ -9,17 +9,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from importlib.resources import files
 from typing import Any
 
 from sqlalchemy import text
 
 from backroom.adapters.db import catalog_admin, queries
+from backroom.adapters.db import rules as rules_db
 from backroom.adapters.email.catcher import MailCatcher
 from backroom.bootstrap import Backroom, build
 from backroom.config import Settings, SmtpSettings, WarehouseSettings
 from backroom.demo.generator import StoreData, generate, tracking
 from backroom.errors import BackroomError
 from backroom.orders import commands
+from backroom.rules.model import RuleMode, parse_rules_text
 from backroom.shared.clock import SimulatedClock
 
 DEMO_STORE = "demo"
@@ -51,9 +54,12 @@ def run_demo(settings: Settings, orders: int = 240, seed: int = 7,
             data = generate(day, orders=orders, seed=seed)
             say(f"PostgreSQL ready ({'external' if app.embedded is None else 'embedded'}); creating the demo store")
             store_id = _fresh_store(app, data)
+            if _install_starter_rules(app, store_id):
+                say("installed the starter rules (those that are off by default run in shadow here)")
             say(f"replaying {len(data.deliveries)} deliveries over one simulated day")
             _replay_day(app, clock, data, seed)
             summary = queries.summary(app.engine, store_id)
+            summary["rules"] = rules_db.list_rules(app.engine, store_id)
         finally:
             app.close()
         emails = len(catcher.messages)
@@ -70,6 +76,17 @@ def _fresh_store(app: Backroom, data: StoreData) -> int:
     ids = {"MAIN": main, "SHOP": shop}
     catalog_admin.set_opening_stock(app.engine, store_id, [(sku, ids[loc], qty) for sku, loc, qty in data.stock])
     return store_id
+
+
+def _install_starter_rules(app: Backroom, store_id: int) -> bool:
+    """The demo store gets the starter pack once; an owner's own edits to it are kept on later runs."""
+    with app.engine.connect() as conn:
+        if rules_db.load_rules(conn, store_id):
+            return False
+    definitions = parse_rules_text(files("backroom.rules").joinpath("starter.yaml").read_text())
+    shadowed = [d.model_copy(update={"mode": RuleMode.SHADOW}) if d.mode == RuleMode.OFF else d for d in definitions]
+    rules_db.save_rules(app.engine, store_id, shadowed, "demo", app.clock.now())
+    return True
 
 
 def _replay_day(app: Backroom, clock: SimulatedClock, data: StoreData, seed: int) -> None:

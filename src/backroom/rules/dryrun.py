@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from backroom.rules.engine import index_rules
-from backroom.rules.evaluation import MemoryLimiter, evaluate
+from backroom.rules.evaluation import MemoryLimiter, evaluate, subject_key
 from backroom.rules.model import CompiledRule, RuleMode
 from backroom.rules.templates import TemplateProblem, render_params
 
@@ -57,7 +57,7 @@ class DryRunReport:
     first_event: datetime | None = None
     last_event: datetime | None = None
     rules: list[RuleReport] = field(default_factory=list)
-    firings: list[tuple[str, str, str, int | None]] = field(default_factory=list)  # rule, event, subject type, id
+    firings: list[tuple[str, str, str]] = field(default_factory=list)  # rule, event name, subject
 
     def as_dict(self) -> dict[str, Any]:
         return {"events": self.events,
@@ -82,7 +82,7 @@ def dry_run(rules: Sequence[CompiledRule], events: Iterable[StoredEvent]) -> Dry
             continue
         for rule in candidates:
             reports[rule.name].evaluated += 1
-        subject = (event.subject_type, event.subject_id)
+        subject = subject_key(event.subject_type, event.subject_id, event.context)
         for firing in evaluate(candidates, event.context, subject, event.at, limiter):
             r = reports[firing.rule.name]
             if firing.error is not None:
@@ -93,14 +93,14 @@ def dry_run(rules: Sequence[CompiledRule], events: Iterable[StoredEvent]) -> Dry
                 r.limited += 1
             else:
                 r.fired += 1
-                r.subjects.add(f"{event.subject_type}:{event.subject_id}")
-                report.firings.append((firing.rule.name, event.name, event.subject_type, event.subject_id))
+                r.subjects.add(subject)
+                report.firings.append((firing.rule.name, event.name, subject))
                 if len(r.examples) < EXAMPLES:
-                    r.examples.append(_example(firing.rule, event, firing.inputs))
+                    r.examples.append(_example(firing.rule, event, subject, firing.inputs))
     return report
 
 
-def _example(rule: CompiledRule, event: StoredEvent, inputs: dict[str, Any]) -> dict[str, Any]:
+def _example(rule: CompiledRule, event: StoredEvent, subject: str, inputs: dict[str, Any]) -> dict[str, Any]:
     actions = []
     for bound in rule.actions:
         try:
@@ -110,6 +110,6 @@ def _example(rule: CompiledRule, event: StoredEvent, inputs: dict[str, Any]) -> 
         actions.append({"action": bound.spec.name, "params": params})
     order = event.context.get("order")
     return {"event_id": event.id, "at": event.at.isoformat(), "event": event.name,
-            "subject": f"{event.subject_type}:{event.subject_id}",
+            "subject": subject,
             "order_number": order.get("number") if isinstance(order, dict) else None,
             "inputs": inputs, "would": actions}

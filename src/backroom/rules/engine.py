@@ -21,7 +21,7 @@ from backroom.orders.handlers import PipelineSettings
 from backroom.orders.model import CustomerStats, Order
 from backroom.rules.actions import ActionContext
 from backroom.rules.context import customer_context, event_context, order_context, stock_context
-from backroom.rules.evaluation import Firing, MemoryLimiter, Subject, evaluate
+from backroom.rules.evaluation import Firing, MemoryLimiter, Subject, evaluate, subject_key
 from backroom.rules.model import CompiledRule, RuleDefinition, RuleInvalid, RuleMode, compile_rule
 from backroom.rules.ports import RulesUnitOfWork, StoredRule
 from backroom.rules.templates import render_params
@@ -86,8 +86,7 @@ class LiveLimiter(MemoryLimiter):
         if rule.limit is None:
             return True
         window = rule.limit.window_delta
-        stored = self.uow.rules.firings(rule.policy, subject[0] if subject else None,
-                                        subject[1] if subject else None, at - window if window else None)
+        stored = self.uow.rules.firings(rule.policy, subject, at - window if window else None)
         return stored + self.count(rule, subject, at) < rule.limit.max
 
 
@@ -118,9 +117,9 @@ class RuleSession:
             return context
         self.depth += 1
         try:
-            subject = (event.subject_type, event.subject_id)
+            subject = subject_key(event.subject_type, event.subject_id, context)
             for firing in evaluate(rules, context, subject, now, self.limiter):
-                self._apply(firing, event, context)
+                self._apply(firing, event, context, subject)
         finally:
             self.depth -= 1
         return context
@@ -153,7 +152,7 @@ class RuleSession:
 
     # -- firing ---------------------------------------------------------------------------------------------
 
-    def _apply(self, firing: Firing, event: RecordedEvent, context: dict[str, Any]) -> None:
+    def _apply(self, firing: Firing, event: RecordedEvent, context: dict[str, Any], subject: str) -> None:
         rule = firing.rule
         if firing.limited:
             return
@@ -165,6 +164,7 @@ class RuleSession:
                 {"action": a.spec.name, "params": _rendered(a.params, context)} for a in rule.actions]}
         else:
             outcome = {"mode": "live", "actions": self._run_actions(rule, event, context)}
+        outcome["subject"] = subject
         self.uow.record_decision(Decision(
             trigger=event.name, policy=rule.policy, policy_version=str(rule.version),
             subject_type=event.subject_type, subject_id=event.subject_id, inputs=firing.inputs, outcome=outcome,

@@ -19,7 +19,7 @@ import cel
 
 from backroom.rules.model import CompiledRule, RuleMode
 
-Subject = tuple[str, int | None]
+Subject = str  # what a per-subject limit counts by: ``order:42``, ``sku:TEE-M``
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,13 @@ class MemoryLimiter:
     def record(self, rule: CompiledRule, subject: Subject | None, at: datetime) -> None:
         if rule.limit is not None:
             self.times[(rule.name, subject)].append(at)
+
+
+def subject_key(subject_type: str, subject_id: int | None, context: dict[str, Any]) -> Subject:
+    stock = context.get("stock")
+    if subject_type == "sku" and isinstance(stock, dict):
+        return f"sku:{stock.get('sku', '')}"
+    return f"{subject_type}:{subject_id}"
 
 
 def evaluate(rules: Sequence[CompiledRule], context: dict[str, Any], subject: Subject, at: datetime,

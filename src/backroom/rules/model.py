@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from backroom.errors import InvalidInput
@@ -96,6 +97,9 @@ class ActionCall(BaseModel):
             return cls(action=raw["action"], params=raw.get("params") or {})
         if isinstance(raw, dict) and len(raw) == 1:
             ((name, params),) = raw.items()
+            if "(" in str(name) and isinstance(params, str):
+                # YAML read ``- notify_slack(text='Held: {{ order.number }}')`` as a mapping at the ": "
+                return cls._parse_call(f"{name}: {params}")
             if params is not None and not isinstance(params, dict):
                 raise ValueError(f"parameters of {name} must be a mapping")
             return cls(action=str(name), params=params or {})
@@ -146,6 +150,8 @@ class RuleDefinition(BaseModel):
             data = {**data, "then": [ActionCall.parse(a) for a in (then if isinstance(then, list) else [then])]}
         if isinstance(data, dict) and isinstance(data.get("if"), bool):
             data = {**data, "if": "true" if data["if"] else "false"}
+        if isinstance(data, dict) and data.get("mode") is False:  # YAML 1.1 reads a bare `off` as false
+            data = {**data, "mode": "off"}
         return data
 
     def canonical(self) -> dict[str, Any]:
@@ -197,6 +203,29 @@ def parse_rules(data: Any) -> list[RuleDefinition]:
     names = [d.name for d in out]
     for name in {n for n in names if names.count(n) > 1}:
         problems.setdefault(name, []).append("the same name is used twice")
+    if problems:
+        raise RuleInvalid(problems)
+    return out
+
+
+def parse_rules_text(text: str) -> list[RuleDefinition]:
+    """A rules file (YAML, of which JSON is a subset) → definitions."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise RuleInvalid({"file": [f"not valid YAML: {err}"]}) from err
+    return parse_rules(data)
+
+
+def compile_all(definitions: Sequence[RuleDefinition]) -> list[CompiledRule]:
+    """Compile a whole file, reporting the problems of every rule at once."""
+    problems: dict[str, list[str]] = {}
+    out = []
+    for position, defn in enumerate(definitions, 1):
+        try:
+            out.append(compile_rule(defn, 0, position * 10))
+        except RuleInvalid as err:
+            problems.update(err.problems)
     if problems:
         raise RuleInvalid(problems)
     return out

@@ -28,8 +28,9 @@ class RuleRepository(Protocol):
     def state(self) -> StoreRuleState: ...
     def active(self) -> list[StoredRule]:
         """The current version of every rule in live or shadow mode, in position order."""
-    def firings(self, policy: str, subject_type: str | None, subject_id: int | None, since: datetime | None) -> int:
-        """How many times a rule fired (live or shadow), optionally for one subject and since a time."""
+    def firings(self, policy: str, subject: str | None, since: datetime | None) -> int:
+        """How many times a rule fired (live or shadow), optionally for one subject (``order:42``, ``sku:TEE-M``)
+        and since a time."""
 
 
 class RulesUnitOfWork(OrdersUnitOfWork, Protocol):

@@ -13,8 +13,9 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from backroom.adapters.db import tables as t
 from backroom.errors import NotFound
-from backroom.rules.dryrun import StoredEvent
-from backroom.rules.model import RuleDefinition, RuleMode
+from backroom.rules.dryrun import DryRunReport, StoredEvent, dry_run
+from backroom.rules.engine import compile_stored
+from backroom.rules.model import RuleDefinition, RuleMode, compile_all
 from backroom.rules.ports import StoredRule, StoreRuleState
 
 if TYPE_CHECKING:
@@ -35,12 +36,12 @@ class SqlRuleRepository:
     def active(self) -> list[StoredRule]:
         return load_rules(self.uow.conn, self.uow.store_id, modes=(RuleMode.LIVE, RuleMode.SHADOW))
 
-    def firings(self, policy: str, subject_type: str | None, subject_id: int | None, since: datetime | None) -> int:
+    def firings(self, policy: str, subject: str | None, since: datetime | None) -> int:
         d = t.decisions
         query = select(func.count()).where(
             d.c.store_id == self.uow.store_id, d.c.policy == policy, ~d.c.outcome.has_key("error"))
-        if subject_type is not None:
-            query = query.where(d.c.subject_type == subject_type, d.c.subject_id == subject_id)
+        if subject is not None:
+            query = query.where(d.c.outcome["subject"].astext == subject)
         if since is not None:
             query = query.where(d.c.at >= since)
         return int(self.uow.conn.execute(query).scalar_one())
@@ -66,8 +67,10 @@ class SaveResult:
 
 def save_rules(engine: Engine, store_id: int, definitions: Sequence[RuleDefinition], actor: str,
                now: datetime) -> list[SaveResult]:
-    """Save definitions (already compiled, so valid) in the given order; a changed definition becomes a new
-    version, an unchanged one keeps its version. Rules not in the list are left as they are."""
+    """Check every definition (nothing is saved if one is invalid), then save them in the given order: a changed
+    definition becomes a new version, an unchanged one keeps its version. Rules not in the list are left as they
+    are (switch one off with ``set_rule_mode``)."""
+    compile_all(definitions)
     r, v = t.rules, t.rule_versions
     results: list[SaveResult] = []
     with engine.begin() as conn:
@@ -116,6 +119,34 @@ def set_rule_mode(engine: Engine, store_id: int, name: str, mode: RuleMode, now:
         _bump_revision(conn, store_id)
 
 
+def list_rules(engine: Engine, store_id: int, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Every rule with its mode, version, trigger and how often it fired (live and shadow) since ``since``."""
+    d = t.decisions
+    with engine.connect() as conn:
+        stored = load_rules(conn, store_id)
+        query = select(d.c.policy, d.c.shadow, func.count()).where(
+            d.c.store_id == store_id, d.c.policy.like("rule:%"), ~d.c.outcome.has_key("error"))
+        if since is not None:
+            query = query.where(d.c.at >= since)
+        counts = {(row[0], row[1]): int(row[2]) for row in conn.execute(query.group_by(d.c.policy, d.c.shadow))}
+    return [{"name": s.name, "mode": s.mode, "version": s.version, "position": s.position,
+             "when": s.definition["when"], "if": s.definition["if"],
+             "then": [a["action"] for a in s.definition["then"]],
+             "fired_live": counts.get((f"rule:{s.name}", False), 0),
+             "fired_shadow": counts.get((f"rule:{s.name}", True), 0)} for s in stored]
+
+
+def dry_run_rules(engine: Engine, store_id: int, definitions: Sequence[RuleDefinition] | None, since: datetime | None,
+               until: datetime | None = None) -> DryRunReport:
+    """Dry-run a rule set (or, with None, the store's saved rules) over the store's recorded events."""
+    if definitions is None:
+        with engine.connect() as conn:
+            rules = compile_stored(load_rules(conn, store_id))
+    else:
+        rules = compile_all(definitions)
+    return dry_run(rules, iter_events(engine, store_id, since, until))
+
+
 def rule_detail(engine: Engine, store_id: int, name: str) -> dict[str, Any]:
     r, v = t.rules, t.rule_versions
     with engine.connect() as conn:
@@ -146,7 +177,7 @@ def rule_history(engine: Engine, store_id: int, name: str, limit: int = 50) -> l
             .order_by(d.c.id.desc()).limit(limit)
         ).all()
     return [{"id": row.id, "at": row.at.isoformat(), "version": int(row.policy_version), "trigger": row.trigger,
-             "subject": f"{row.subject_type}:{row.subject_id}" if row.subject_id is not None else row.subject_type,
+             "subject": row.outcome.get("subject") or f"{row.subject_type}:{row.subject_id}",
              "mode": "shadow" if row.shadow else "live", "inputs": row.inputs, "outcome": row.outcome}
             for row in rows]
 

@@ -3,6 +3,7 @@
     GET  /healthz            public
     POST /inbound/orders     public but signed: X-Backroom-Signature = base64 HMAC-SHA256(raw body, inbound secret)
     *    /api/...            Authorization: Bearer $BACKROOM_API_TOKEN; store chosen by X-Backroom-Store (slug)
+                             (orders, stock, review, rules: list/save/check/test/mode/history, summary)
 
 Errors answer ``{"error": code, "message": text}`` with the status of the exception's branch (see errors.py).
 Log lines carry ids, statuses and codes only: never an email, an address or a payload.
@@ -29,6 +30,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from backroom.adapters.db import queries
+from backroom.adapters.db import rules as rules_db
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.inbox import record_rejected
 from backroom.bootstrap import Backroom
@@ -37,6 +39,9 @@ from backroom.errors import BackroomError, Conflict, InvalidInput, NotFound, Ret
 from backroom.orders.commands import CancelOrder, ReceiveStock, ResolveReviewItem
 from backroom.orders.error_codes import ReviewAction
 from backroom.orders.model import OrderStatus
+from backroom.rules.actions import ACTIONS
+from backroom.rules.model import RuleInvalid, RuleMode, compile_all, parse_duration, parse_rules
+from backroom.rules.triggers import TRIGGERS
 from backroom.service_layer.messagebus import InboxEntry
 from backroom.shared.hashing import signature_matches
 
@@ -51,6 +56,7 @@ MAX_DELIVERY_ID = 200
 _STORE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RuleName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -100,6 +106,9 @@ def create_app(backroom: Backroom, with_worker: bool = False) -> FastAPI:
     async def backroom_error(request: Request, err: BackroomError) -> JSONResponse:
         status = status_for(err)
         log.info("%s %s -> %d %s", request.method, request.url.path, status, err.code)
+        if isinstance(err, RuleInvalid):
+            return JSONResponse({"error": err.code, "message": err.message, "problems": err.problems},
+                                status_code=422)
         return _error(status, err.code, err.message)
 
     @api.exception_handler(ApiProblem)
@@ -392,6 +401,79 @@ def _resolved(backroom: Backroom, store: Scope, item_id: int, action: ReviewActi
     item = queries.review_detail(backroom.engine, store.id, item_id)
     return {"item_id": item_id, "action": action.value, "outcome": outcome, "status": item["status"],
             "subject_type": item["subject_type"], "subject_id": item["subject_id"]}
+
+
+# -- rules ------------------------------------------------------------------------------------------------------
+
+
+class RulesDocument(_Body):
+    rules: list[dict[str, Any]] = Field(max_length=500, description="rule definitions, as in a rules YAML file")
+    actor: str = Field(default="api", min_length=1, max_length=200)
+
+
+class ModeRequest(_Body):
+    mode: RuleMode
+
+
+Since = Annotated[str, Query(pattern=r"^\d+[smhdw]$", description="how far back: 24h, 90d, 2w")]
+
+
+@protected.get("/rules", tags=["rules"])
+def list_rules(backroom: BackroomDep, store: StoreScope) -> list[dict[str, Any]]:
+    return rules_db.list_rules(backroom.engine, store.id)
+
+
+@protected.put("/rules", tags=["rules"])
+def save_rules(backroom: BackroomDep, store: StoreScope, body: RulesDocument) -> list[dict[str, Any]]:
+    """Save rules (all are checked first; nothing is saved if one is invalid: 422 with every problem).
+    A changed definition becomes a new version; rules not listed are left as they are."""
+    definitions = parse_rules(body.rules)
+    saved = rules_db.save_rules(backroom.engine, store.id, definitions, body.actor, backroom.clock.now())
+    log.info("rules saved: %s", ", ".join(f"{r.name} v{r.version} {r.change}" for r in saved))
+    return [dataclasses.asdict(r) for r in saved]
+
+
+@protected.post("/rules/check", tags=["rules"])
+def check_rules(body: RulesDocument) -> dict[str, Any]:
+    """Check rules without saving them: 200 when every rule would save, 422 listing every problem otherwise."""
+    return {"ok": True, "rules": len(compile_all(parse_rules(body.rules)))}
+
+
+@protected.post("/rules/test", tags=["rules"])
+def dry_run_rules(backroom: BackroomDep, store: StoreScope, since: Since = "90d",
+                  body: RulesDocument | None = None) -> dict[str, Any]:
+    """Dry run over the store's recorded events (the given rules, or the saved ones). Does nothing."""
+    definitions = parse_rules(body.rules) if body is not None else None
+    start = backroom.clock.now() - parse_duration(since)
+    return rules_db.dry_run_rules(backroom.engine, store.id, definitions, since=start).as_dict()
+
+
+@protected.get("/rules/triggers", tags=["rules"])
+def rule_triggers() -> list[dict[str, Any]]:
+    return [{"name": t.name, "summary": t.summary, "about": t.subject, "schema": t.schema} for t in TRIGGERS.values()]
+
+
+@protected.get("/rules/actions", tags=["rules"])
+def rule_actions() -> list[dict[str, Any]]:
+    return [{"name": a.name, "summary": a.summary, "needs": a.subject, "params": a.params.model_json_schema()}
+            for a in ACTIONS.values()]
+
+
+@protected.get("/rules/{name}", tags=["rules"])
+def rule_detail(backroom: BackroomDep, store: StoreScope, name: RuleName) -> dict[str, Any]:
+    return rules_db.rule_detail(backroom.engine, store.id, name)
+
+
+@protected.put("/rules/{name}/mode", tags=["rules"])
+def set_rule_mode(backroom: BackroomDep, store: StoreScope, name: RuleName, body: ModeRequest) -> dict[str, Any]:
+    rules_db.set_rule_mode(backroom.engine, store.id, name, body.mode, backroom.clock.now())
+    log.info("rule %s is now %s", name, body.mode.value)
+    return {"name": name, "mode": body.mode.value}
+
+
+@protected.get("/rules/{name}/history", tags=["rules"])
+def rule_history(backroom: BackroomDep, store: StoreScope, name: RuleName, limit: Limit = 50) -> list[dict[str, Any]]:
+    return rules_db.rule_history(backroom.engine, store.id, name, limit)
 
 
 @protected.get("/summary", tags=["meta"])

@@ -8,12 +8,13 @@ import logging
 import typer
 
 from backroom.config import Settings
-from backroom.entrypoints.cli import orders, review, stock
+from backroom.entrypoints.cli import orders, review, rules, stock
 from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_rows, print_table
 
 app = typer.Typer(help="backroom: the back office of an online store, run by software.", no_args_is_help=True)
 app.add_typer(orders.app, name="orders")
 app.add_typer(review.app, name="review")
+app.add_typer(rules.app, name="rules")
 app.add_typer(stock.app, name="stock")
 
 
@@ -43,6 +44,8 @@ def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the s
         for k, v in s["exceptions_by_reason"].items()], ["reason", "raised", "still open"])
     print_table("Effects", [{"effect": k, "count": v} for k, v in s["effects_by_status"].items()],
                 ["effect", "count"])
+    print_table("Rules (backroom rules list --store demo)", s["rules"],
+                ["name", "mode", "then", "fired_live", "fired_shadow"])
     console.print(f"\n{result.emails_caught} customer emails were delivered over SMTP to a local mailbox "
                   "(.backroom/demo-mail); fulfillment requests are CSV files in .backroom/warehouse/outbox.")
     console.print("Look around: [bold]backroom orders list --store demo[/], [bold]backroom review list "
