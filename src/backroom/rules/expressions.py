@@ -64,8 +64,8 @@ def check_paths(source: str, schema: Mapping[str, Schema]) -> tuple[list[str], t
     paths: list[str] = []
     for match in _TOKENS.finditer(source):
         dotted = match.group("path")
-        if not dotted:
-            continue
+        if not dotted or source[:match.start()].rstrip().endswith("."):
+            continue  # a field of an indexed or computed value (``lines[0].sku``): checked on samples
         parts = [p.strip() for p in dotted.split(".")]
         if match.group("call"):
             parts = parts[:-1]  # a method or function name: size(), startsWith(), int()…
@@ -103,8 +103,8 @@ def _check_on_samples(source: str, program: cel.Program, trigger: Trigger) -> li
         for operand in [source, *_operands(source)]:
             try:
                 result = (program if operand is source else cel.compile(operand)).execute(context)
-            except ValueError:
-                continue  # an operand split where the grammar does not allow it; the whole is checked anyway
+            except (ValueError, IndexError):
+                continue  # an operand split where the grammar does not allow it, or an index the sample lacks
             except (TypeError, RuntimeError, KeyError) as err:
                 problem = f"{'condition' if operand is source else repr(operand)}: {_first_line(err)}"
                 if problem not in problems:

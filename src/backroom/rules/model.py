@@ -213,7 +213,9 @@ def parse_rules_text(text: str) -> list[RuleDefinition]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise RuleInvalid({"file": [f"not valid YAML: {err}"]}) from err
+        hint = ("; an action written as name(...) whose text contains ': ' or '{{' must be quoted as a whole: "
+                "- \"notify_slack(text='Held: {{ order.number }}')\", or written as a mapping")
+        raise RuleInvalid({"file": [f"not valid YAML: {err}{hint}"]}) from err
     return parse_rules(data)
 
 
