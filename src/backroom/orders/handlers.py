@@ -158,7 +158,7 @@ def _decide_new_order(
             },
         )
     )
-    for finding in findings:
+    for finding in findings if order.status != OrderStatus.CANCELLED else ():  # a rule may cancel on arrival
         _open_review(uow, order, finding.reason, finding.detail)
     if order.ready_to_fulfil:
         _request_fulfillment(order, uow, settings, template="order_confirmation")
@@ -166,7 +166,7 @@ def _decide_new_order(
 
 def _reserve(order: Order, pool: StockPool, uow: OrdersUnitOfWork, settings: PipelineSettings) -> dict[str, int]:
     """Reserve what can be reserved now; a shortfall puts the order in the FIFO backorder queue."""
-    if {ReasonCode.UNKNOWN_SKU, ReasonCode.PAYMENT_FAILED} & order.holds:
+    if order.status == OrderStatus.CANCELLED or {ReasonCode.UNKNOWN_SKU, ReasonCode.PAYMENT_FAILED} & order.holds:
         return {}
     needs = order.shortfall()
     if not needs:
@@ -213,9 +213,9 @@ def _request_fulfillment(order: Order, uow: OrdersUnitOfWork, settings: Pipeline
     for location_id, lines in by_location.items():
         uow.request_effect(_warehouse_effect("fulfillment_request", order, location_id, lines))
     order.move_to(OrderStatus.FULFILLMENT_REQUESTED)
-    _emit(uow, "fulfillment_requested", order, locations=sorted(by_location))
     eta = (uow.clock.now() + timedelta(days=settings.handling_days + 2)).date().isoformat()
     _email(uow, order, template, {"eta": eta})
+    _emit(uow, "fulfillment_requested", order, locations=sorted(by_location))
 
 
 def _lines_by_location(order: Order, reservations: list[Reservation]) -> dict[int, list[dict[str, Any]]]:
@@ -471,6 +471,9 @@ _SYSTEM_REASONS = frozenset(r.value for r in ReasonCode)
 # -- what rules may do to an order -------------------------------------------------------------------------
 
 
+_FULFILLMENT_EMAILS = ("order_confirmation", "backorder_allocated")
+
+
 def hold_for_rule(order: Order, reason: str, detail: str, rule: str, uow: OrdersUnitOfWork,
                   allowed: tuple[ReviewAction, ...] = ALLOWED_ACTIONS[ReasonCode.RULE_HOLD]) -> str:
     """Hold an order's fulfillment and put it in the review queue under ``reason``.
@@ -485,7 +488,8 @@ def hold_for_rule(order: Order, reason: str, detail: str, rule: str, uow: Orders
     if order.status == OrderStatus.FULFILLMENT_REQUESTED:
         keys = {_warehouse_key("fulfillment_request", _id(order), loc) for loc in _lines_by_location(
             order, order.reservations)}
-        if not keys <= set(uow.withdraw_unsent(_id(order), keys | {f"email:order_confirmation:order-{order.id}:v1"})):
+        emails = {f"email:{template}:order-{order.id}:v1" for template in _FULFILLMENT_EMAILS}
+        if not keys <= set(uow.withdraw_unsent(_id(order), keys | emails)):
             return "not held: the fulfillment request was already sent to the warehouse"
         order.move_to(OrderStatus.ON_HOLD)
     order.hold(ReasonCode.RULE_HOLD)

@@ -80,10 +80,12 @@ def dry_run(rules: Sequence[CompiledRule], events: Iterable[StoredEvent]) -> Dry
         candidates = index.get(event.name, ())
         if not candidates:
             continue
-        for rule in candidates:
-            reports[rule.name].evaluated += 1
         subject = subject_key(event.subject_type, event.subject_id, event.context)
-        for firing in evaluate(candidates, event.context, subject, event.at, limiter):
+        tried: list[str] = []
+        firings = evaluate(candidates, event.context, subject, event.at, limiter, tried)
+        for name in tried:
+            reports[name].evaluated += 1
+        for firing in firings:
             r = reports[firing.rule.name]
             if firing.error is not None:
                 r.errors += 1

@@ -66,13 +66,17 @@ def subject_key(subject_type: str, subject_id: int | None, context: dict[str, An
 
 
 def evaluate(rules: Sequence[CompiledRule], context: dict[str, Any], subject: Subject, at: datetime,
-             limiter: Limiter) -> list[Firing]:
+             limiter: Limiter, tried: list[str] | None = None) -> list[Firing]:
+    """The firings of these rules (all of one trigger, in position order) on one event; ``tried`` collects the
+    names of the rules whose condition was evaluated (a stop skips the rest)."""
     env = cel.Context(variables=context)
     out: list[Firing] = []
     stopped: set[RuleMode] = set()
     for rule in rules:
         if rule.mode in stopped:
             continue
+        if tried is not None:
+            tried.append(rule.name)
         try:
             matched = rule.condition.evaluate(env)
         except Exception as err:  # a condition failing on odd data is reported, never fatal to the event
