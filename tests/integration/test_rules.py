@@ -152,7 +152,8 @@ def test_a_slack_webhook_that_keeps_failing_ends_in_the_review_queue(app: Backro
     app.ingest_order(body("9001", {"LAMP": 1}, price="650.00", ship_to="FR"), {}, source="api")
     app.drain()
 
-    rule_posts = [k for k in slack.keys() if k.startswith("rule:")]  # the alert about it goes to Slack too
+    keys = slack.keys()
+    rule_posts = [k for k in keys if k.startswith("rule:")]  # the alert about it goes to Slack too
     assert len(rule_posts) == 3  # max_attempts in the test settings
     assert len(set(rule_posts)) == 1
     assert scalar(app, "SELECT status FROM effects WHERE kind = 'slack_message'") == "failed"

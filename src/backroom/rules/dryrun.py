@@ -77,12 +77,12 @@ def dry_run(rules: Sequence[CompiledRule], events: Iterable[StoredEvent]) -> Dry
         report.events += 1
         report.first_event = report.first_event or event.at
         report.last_event = event.at
-        candidates = index.get(event.name, ())
-        if not candidates:
+        group = index.get(event.name)
+        if group is None:
             continue
         subject = subject_key(event.subject_type, event.subject_id, event.context)
         tried: list[str] = []
-        firings = evaluate(candidates, event.context, subject, event.at, limiter, tried)
+        firings = evaluate(group.rules, event.context, subject, event.at, limiter, tried, group.paths)
         for name in tried:
             reports[name].evaluated += 1
         for firing in firings:

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from backroom.errors import BackroomError
@@ -21,7 +21,7 @@ from backroom.orders.handlers import PipelineSettings
 from backroom.orders.model import CustomerStats, Order
 from backroom.rules.actions import ActionContext
 from backroom.rules.context import customer_context, event_context, order_context, stock_context
-from backroom.rules.evaluation import Firing, MemoryLimiter, Subject, evaluate, subject_key
+from backroom.rules.evaluation import Firing, MemoryLimiter, Subject, evaluate, needed_paths, subject_key
 from backroom.rules.model import CompiledRule, RuleDefinition, RuleInvalid, RuleMode, compile_rule
 from backroom.rules.ports import RulesUnitOfWork, StoredRule
 from backroom.rules.templates import render_params
@@ -32,14 +32,21 @@ log = logging.getLogger(__name__)
 #: Events raised by actions fire rules too; this deep and no deeper, so two rules cannot feed each other forever.
 MAX_DEPTH = 3
 
-RuleIndex = dict[str, tuple[CompiledRule, ...]]
+class RuleGroup(NamedTuple):
+    """The rules of one trigger in position order, and every context path their conditions read."""
+
+    rules: tuple[CompiledRule, ...]
+    paths: tuple[str, ...]
+
+
+RuleIndex = dict[str, RuleGroup]
 
 
 def index_rules(rules: Sequence[CompiledRule]) -> RuleIndex:
     by_trigger: dict[str, list[CompiledRule]] = {}
     for rule in sorted(rules, key=lambda r: (r.position, r.name)):
         by_trigger.setdefault(rule.trigger.name, []).append(rule)
-    return {name: tuple(rules) for name, rules in by_trigger.items()}
+    return {name: RuleGroup(tuple(group), needed_paths(group)) for name, group in by_trigger.items()}
 
 
 def compile_stored(stored: Sequence[StoredRule]) -> list[CompiledRule]:
@@ -109,8 +116,8 @@ class RuleSession:
             self._index = self.engine.rules_for(self.uow, state.revision)
         now = self.uow.clock.now()
         context = self._context(event, now)
-        rules = self._index.get(event.name, ())
-        if not rules:
+        group = self._index.get(event.name)
+        if group is None:
             return context
         if self.depth >= MAX_DEPTH:
             log.warning("rules not run on %s: events raised by rules are %d deep", event.name, self.depth)
@@ -118,7 +125,7 @@ class RuleSession:
         self.depth += 1
         try:
             subject = subject_key(event.subject_type, event.subject_id, context)
-            for firing in evaluate(rules, context, subject, now, self.limiter):
+            for firing in evaluate(group.rules, context, subject, now, self.limiter, paths=group.paths):
                 self._apply(firing, event, context, subject)
         finally:
             self.depth -= 1

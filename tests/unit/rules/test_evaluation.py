@@ -9,7 +9,7 @@ from typing import Any
 from tests.unit.rules.helpers import compiled
 
 from backroom.rules.dryrun import StoredEvent, dry_run
-from backroom.rules.evaluation import MemoryLimiter, evaluate
+from backroom.rules.evaluation import MemoryLimiter, evaluate, needed_paths, prune
 from backroom.rules.model import RuleMode
 from backroom.rules.triggers import TRIGGERS, sample_context
 
@@ -102,3 +102,23 @@ def test_a_dry_run_counts_and_shows_examples_per_rule() -> None:
         "event_id": 3, "at": "2026-11-27T12:00:00+00:00", "event": "order_created", "subject": "order:3",
         "order_number": "x", "inputs": {"order.total": 120.0},
         "would": [{"action": "tag_order", "params": {"tags": ["big"]}}]}
+
+
+def test_only_the_paths_the_conditions_read_are_handed_to_cel() -> None:
+    rules = compiled("""
+rules:
+  - name: a
+    when: order_created
+    if: order.shipping_address.country == 'GB' && order.shipping_address == order.billing_address
+    then: [tag_order(tags='x')]
+  - name: b
+    when: order_created
+    if: order.lines.exists(l, l.quantity > 1) && customer.orders_count > 0
+    then: [tag_order(tags='y')]
+""")
+    paths = needed_paths(rules)
+    assert paths == ("customer.orders_count", "order.billing_address", "order.lines", "order.shipping_address")
+    context = ctx(10.0)
+    assert prune(context, paths) == {
+        "customer": {"orders_count": 1},
+        "order": {k: context["order"][k] for k in ("billing_address", "lines", "shipping_address")}}
