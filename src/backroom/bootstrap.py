@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from backroom.adapters.db import migrate
+from backroom.adapters.db import alerts, migrate
 from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine, normalize_url
 from backroom.adapters.db.inbox import record_rejected
 from backroom.adapters.db.uow import SqlUnitOfWork
@@ -19,7 +19,7 @@ from backroom.adapters.notify.slack import SlackSender
 from backroom.adapters.notify.webhook import WebhookCaller
 from backroom.adapters.queue.defer import due_jobs
 from backroom.adapters.queue.runner import EffectRunner, Executor
-from backroom.adapters.queue.worker import make_app, run_worker
+from backroom.adapters.queue.worker import PeriodicCheck, make_app, run_worker
 from backroom.adapters.warehouse.senders import CsvWarehouse, HttpWarehouse
 from backroom.config import Settings
 from backroom.connectors.generic import parse_order
@@ -88,8 +88,14 @@ class Backroom:
     async def run_worker(self, *, wait: bool = True, install_signal_handlers: bool | None = None) -> None:
         """A procrastinate worker for this installation's effects (see adapters.queue.worker.run_worker)."""
         app = make_app(libpq_dsn(self.database_url), self.runner)
+        checks = PeriodicCheck("alert checks", self.settings.alerts.check_every_s,
+                               functools.partial(self.check_alerts, wait=False))
         await run_worker(app, self.runner, self.settings.worker, wait=wait,
-                         install_signal_handlers=install_signal_handlers)
+                         install_signal_handlers=install_signal_handlers, checks=checks)
+
+    def check_alerts(self, *, wait: bool = True) -> list[alerts.SentNotice] | None:
+        """Run the alert checks for every store now (None: another process is running them; see wait)."""
+        return alerts.check_alerts(self.engine, self.settings, self.clock, wait=wait)
 
     def drain(self, max_rounds: int = 20) -> None:
         """Run every effect that is due now, then return (demo, tests, `backroom worker --once`).
@@ -112,6 +118,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
           executors: dict[str, Executor] | None = None) -> Backroom:
     settings = settings or Settings()
     clock = clock or SystemClock()
+    alerts.alert_policy(settings.alerts)  # malformed business hours stop the start, not the first check
     embedded = None
     if settings.database_url:
         url = normalize_url(settings.database_url)
@@ -141,7 +148,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
         ),
         handlers={cmd: functools.partial(fn, settings=pipeline) for cmd, fn in routes.items()},
     )
-    runner = EffectRunner(engine, executors or default_executors(settings), clock, settings.effects)
+    runner = EffectRunner(engine, executors or default_executors(settings), clock, settings.effects,
+                          alerts.AlertRoute.from_settings(settings))
     return Backroom(settings, engine, url, clock, bus, runner, embedded)
 
 

@@ -57,21 +57,22 @@ class RulesSettings(BaseModel):
 
 
 class AlertSettings(BaseModel):
-    """When the owner is told that something needs them (see docs/operations.md, "Alerts")."""
+    """When the owner is told that something needs them (see docs/operations.md, "Alerts"). A threshold or window
+    of 0 turns its check off."""
 
-    email_to: str | None = None
-    slack_channel: str = ""
-    review_queue_max: int = 50
-    review_age_max_h: float = 24.0
-    quiet_period_min: float = 120.0
-    business_hours: str = "Mon-Fri 09:00-18:00"
-    error_rate_window_min: float = 60.0
-    error_rate_baseline_h: float = 24.0
-    error_rate_min_events: int = 20
-    error_rate_floor: float = 0.05
-    error_rate_jump: float = 3.0
-    repeat_after_h: float = 24.0
-    check_every_s: float = 60.0
+    email_to: str | None = None  # alerts by email to this address (unset: no email)
+    slack_channel: str = ""  # Slack channel for alerts, when a Slack webhook is configured ("": the default one)
+    review_queue_max: int = 50  # more open review items than this
+    review_age_max_h: float = 24.0  # an open review item this old
+    quiet_period_min: float = 120.0  # a store silent this long, counted in business hours
+    business_hours: str = "Mon-Fri 09:00-18:00"  # in each store's timezone; "; " joins spans
+    error_rate_window_min: float = 60.0  # the recent window of an automation's error rate
+    error_rate_baseline_h: float = 24.0  # the baseline before that window
+    error_rate_min_events: int = 20  # runs needed in the window (and in the baseline, to compare with it)
+    error_rate_floor: float = 0.05  # the recent share of troubled runs must reach this …
+    error_rate_jump: float = 3.0  # … and this many times the baseline's share
+    repeat_after_h: float = 24.0  # remind about an alert still open after this long
+    check_every_s: float = 60.0  # how often a worker runs the checks
 
 
 class Settings(BaseSettings):

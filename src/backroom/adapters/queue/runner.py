@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, text, update
 
 from backroom.adapters.db import tables as t
+from backroom.adapters.db.alerts import AlertRoute, alert_effect_failed
 from backroom.adapters.queue.defer import defer_effect_jobs
 from backroom.config import EffectSettings
 from backroom.orders.error_codes import ALLOWED_ACTIONS, ReasonCode
@@ -37,11 +38,15 @@ FAILURE_REASONS = {
 
 
 class EffectRunner:
-    def __init__(self, engine: Engine, executors: Mapping[str, Executor], clock: Clock, settings: EffectSettings):
+    """``alerts``: where to announce an effect that gave up (None: it only goes to the review queue)."""
+
+    def __init__(self, engine: Engine, executors: Mapping[str, Executor], clock: Clock, settings: EffectSettings,
+                 alerts: AlertRoute | None = None):
         self.engine = engine
         self.executors = dict(executors)
         self.clock = clock
         self.settings = settings
+        self.alerts = alerts
 
     def close(self) -> None:
         """Release what executors keep open between effects (SMTP sessions, HTTP connections)."""
@@ -86,12 +91,15 @@ class EffectRunner:
             conn.execute(update(e).where(e.c.id == row.id).values(
                 status=EffectStatus.FAILED, attempts=attempts, last_error=error, done_at=now))
             reason = FAILURE_REASONS.get(row.kind, ReasonCode.FULFILLMENT_FAILED)
-            conn.execute(insert(t.review_items).values(
+            item_id = conn.execute(insert(t.review_items).values(
                 store_id=row.store_id, reason_code=reason.value, subject_type="effect", subject_id=row.id,
                 title=f"{row.kind.replace('_', ' ')} failed after {attempts} attempts",
                 context={"effect_id": row.id, "key": row.key, "kind": row.kind, "error": error,
                          "order_id": row.subject_id},
-                allowed_actions=[a.value for a in ALLOWED_ACTIONS[reason]], status="open", created_at=now))
+                allowed_actions=[a.value for a in ALLOWED_ACTIONS[reason]], status="open", created_at=now,
+            ).returning(t.review_items.c.id)).scalar_one()
+            if self.alerts is not None:
+                alert_effect_failed(conn, self.alerts, row, attempts, error, item_id, now)
             return "failed"
         delay = min(self.settings.backoff_cap_s, self.settings.backoff_base_s * 2 ** (attempts - 1))
         conn.execute(update(e).where(e.c.id == row.id).values(

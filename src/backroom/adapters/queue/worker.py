@@ -1,11 +1,14 @@
 """The worker: a procrastinate worker running effect jobs, plus a recovery loop that re-queues the jobs of workers
-that died (no heartbeat) and effects whose job went missing. Run as many as you like, anywhere, on one database."""
+that died (no heartbeat) and effects whose job went missing, and runs the alert checks every so often. Run as many
+as you like, anywhere, on one database."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Sized
+from dataclasses import dataclass
 from datetime import timedelta
 
 import procrastinate
@@ -27,10 +30,36 @@ def make_app(dsn: str, runner: EffectRunner) -> procrastinate.App:
     return app
 
 
-async def recover_forever(app: procrastinate.App, runner: EffectRunner, settings: WorkerSettings) -> None:
+async def recover_forever(app: procrastinate.App, runner: EffectRunner, settings: WorkerSettings,
+                          checks: PeriodicCheck | None = None) -> None:
+    loop = asyncio.get_running_loop()
+    check_due = loop.time()
     while True:
         await recover_once(app, runner, settings)
+        if checks is not None and checks.every_s > 0 and loop.time() >= check_due:
+            check_due = loop.time() + checks.every_s
+            await run_check(checks)
         await asyncio.sleep(settings.poll_s)
+
+
+@dataclass(frozen=True)
+class PeriodicCheck:
+    """Work the recovery loop runs every ``every_s`` seconds (the alert checks; 0: never). ``run`` guards itself
+    against other workers doing the same and returns how much it did, or None when another worker holds it."""
+
+    name: str
+    every_s: float
+    run: Callable[[], Sized | None]
+
+
+async def run_check(check: PeriodicCheck) -> None:
+    try:
+        done = await asyncio.to_thread(check.run)
+    except Exception:  # a failing check must not stop recovery; it is logged and tried again next time
+        log.exception("%s failed", check.name)
+        return
+    if done:
+        log.info("%s: %d notices", check.name, len(done))
 
 
 async def recover_once(app: procrastinate.App, runner: EffectRunner, settings: WorkerSettings) -> int:
@@ -50,8 +79,9 @@ async def run_worker(
     *,
     wait: bool = True,
     install_signal_handlers: bool | None = None,
+    checks: PeriodicCheck | None = None,
 ) -> None:
-    """Run effect jobs; with ``wait=False`` drain what is due now and return.
+    """Run effect jobs; with ``wait=False`` drain what is due now and return (no recovery loop, no checks).
 
     Signal handlers default to ``wait``. A host that owns SIGINT/SIGTERM itself (uvicorn) passes False and stops
     the worker by cancelling its task, so one Ctrl-C stops both.
@@ -59,7 +89,7 @@ async def run_worker(
     if install_signal_handlers is None:
         install_signal_handlers = wait
     async with app.open_async():
-        recovery = asyncio.create_task(recover_forever(app, runner, settings)) if wait else None
+        recovery = asyncio.create_task(recover_forever(app, runner, settings, checks)) if wait else None
         try:
             await app.run_worker_async(
                 queues=[EFFECTS_QUEUE],

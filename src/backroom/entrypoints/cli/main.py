@@ -8,7 +8,7 @@ import logging
 import typer
 
 from backroom.config import Settings
-from backroom.entrypoints.cli import orders, review, rules, stock
+from backroom.entrypoints.cli import alerts, orders, review, rules, stock
 from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_rows, print_table
 
 app = typer.Typer(help="backroom: the back office of an online store, run by software.", no_args_is_help=True)
@@ -16,6 +16,7 @@ app.add_typer(orders.app, name="orders")
 app.add_typer(review.app, name="review")
 app.add_typer(rules.app, name="rules")
 app.add_typer(stock.app, name="stock")
+app.add_typer(alerts.app, name="alerts")
 
 
 @app.command()
