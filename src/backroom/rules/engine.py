@@ -108,6 +108,7 @@ class RuleSession:
         self._index: RuleIndex | None = None
         self._tz = ZoneInfo("UTC")
         self._customers: dict[int, dict[str, Any]] = {}
+        self._orders: dict[int, tuple[Any, dict[str, Any]]] = {}
 
     def on_event(self, event: RecordedEvent) -> dict[str, Any] | None:
         if self._index is None:
@@ -137,7 +138,7 @@ class RuleSession:
         context: dict[str, Any] = {"event": event_context(event.name, now, self._tz, event.data)}
         if event.subject_type == "order" and event.subject_id is not None:
             order = self.uow.orders.get(event.subject_id)
-            context["order"] = order_context(order)
+            context["order"] = self._order(order)
             context["customer"] = self._customer(order, created=event.name == "order_created")
             if event.name == "review_item_created":
                 context["review"] = {"reason_code": str(event.data.get("reason_code", "")),
@@ -145,6 +146,16 @@ class RuleSession:
         elif event.subject_type == "sku":
             context["stock"] = stock_context(event.data)
         return context
+
+    def _order(self, order: Order) -> dict[str, Any]:
+        """An order's context, rebuilt only when something a rule can see has changed since its last event
+        (contexts are never modified, so events of one order state share one)."""
+        key = (order.id, order.status, frozenset(order.holds), order.tags, order.priority, order.shipping_address,
+               order.payment_state)
+        cached = self._orders.get(order.id or 0)
+        if cached is None or cached[0] != key:
+            cached = self._orders[order.id or 0] = (key, order_context(order))
+        return cached[1]
 
     def _customer(self, order: Order, created: bool) -> dict[str, Any]:
         """A customer's history as of this order, read once per order per transaction."""

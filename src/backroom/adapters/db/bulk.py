@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 from sqlalchemy import Connection
 
 
@@ -42,8 +42,12 @@ def insert_rows(
 
 
 def _adapt(value: Any, sql_type: str) -> Any:
-    if sql_type == "jsonb" and value is not None:
+    if value is None:
+        return value
+    if sql_type == "jsonb":
         return Jsonb(value)
+    if sql_type == "json":
+        return Json(value)
     return value
 
 

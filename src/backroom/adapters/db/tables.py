@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 
 metadata = MetaData(
     naming_convention={
@@ -321,7 +321,9 @@ events = Table(
     Column("subject_type", String(32), nullable=False),
     Column("subject_id", BigInteger, nullable=True),
     Column("data", JSONB, nullable=False),
-    Column("context", JSONB, nullable=True),
+    # what rules saw, kept for dry runs: written on every event, read back whole, never queried inside, so plain
+    # json (stored as text) rather than jsonb, which the server would have to parse and convert on every insert
+    Column("context", JSON, nullable=True),
     Index("ix_events_store_name_at", "store_id", "name", "at"),
     Index("ix_events_store_at", "store_id", "at"),
 )

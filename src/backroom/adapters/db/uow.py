@@ -52,7 +52,7 @@ _INBOX_COLUMNS = (Col("store_id", "integer"), Col("source", "text"), Col("source
                   Col("received_at", "timestamptz"))
 _EVENT_COLUMNS = (Col("store_id", "integer"), Col("name", "text"), Col("at", "timestamptz"),
                   Col("subject_type", "text"), Col("subject_id", "bigint"), Col("data", "jsonb"),
-                  Col("context", "jsonb"))
+                  Col("context", "json"))
 _DECISION_COLUMNS = (Col("store_id", "integer"), Col("at", "timestamptz"), Col("trigger", "text"),
                      Col("policy", "text"), Col("policy_version", "text"), Col("subject_type", "text"),
                      Col("subject_id", "bigint"), Col("inputs", "jsonb"), Col("outcome", "jsonb"),

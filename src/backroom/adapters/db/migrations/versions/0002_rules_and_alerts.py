@@ -22,7 +22,7 @@ def upgrade() -> None:
     op.add_column('orders', sa.Column('priority', sa.Integer(), server_default='0', nullable=False))
     op.create_index('ix_orders_store_customer', 'orders', ['store_id', 'customer_id'])
     op.add_column('variants', sa.Column('low_stock_threshold', sa.Integer(), nullable=True))
-    op.add_column('events', sa.Column('context', postgresql.JSONB(), nullable=True))
+    op.add_column('events', sa.Column('context', postgresql.JSON(), nullable=True))
     op.create_index('ix_events_store_at', 'events', ['store_id', 'at'])
     op.create_index('ix_decisions_store_policy_at', 'decisions', ['store_id', 'policy', 'at'])
     op.create_table('rules',
