@@ -236,6 +236,7 @@ inbox = Table(
     _ts("received_at"),
     UniqueConstraint("store_id", "source", "source_id", name="uq_inbox_store_source_id"),
     CheckConstraint("status IN ('processed', 'rejected', 'failed')", name="status_known"),
+    Index("ix_inbox_store_received", "store_id", "received_at"),  # a store's last input (quiet-store alert)
 )
 
 effects = Table(
@@ -259,6 +260,7 @@ effects = Table(
     _ts("done_at", nullable=True),
     UniqueConstraint("store_id", "key", name="uq_effects_store_key"),
     Index("ix_effects_store_subject", "store_id", "subject_id"),
+    Index("ix_effects_store_created", "store_id", "created_at"),  # error rates by automation (alerts)
     Index("ix_effects_due", "status", "next_attempt_at", postgresql_where=text("status IN ('pending', 'retrying')")),
 )
 

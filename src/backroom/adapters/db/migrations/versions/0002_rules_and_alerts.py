@@ -1,4 +1,4 @@
-"""rules, rule versions, alert state; order notes/priority; event contexts; low-stock thresholds
+"""rules, rule versions, alert state; order notes/priority; event contexts; low-stock thresholds; alert indexes
 
 Revision ID: 0002
 Revises: 0001
@@ -25,6 +25,8 @@ def upgrade() -> None:
     op.add_column('events', sa.Column('context', postgresql.JSON(), nullable=True))
     op.create_index('ix_events_store_at', 'events', ['store_id', 'at'])
     op.create_index('ix_decisions_store_policy_at', 'decisions', ['store_id', 'policy', 'at'])
+    op.create_index('ix_inbox_store_received', 'inbox', ['store_id', 'received_at'])
+    op.create_index('ix_effects_store_created', 'effects', ['store_id', 'created_at'])
     op.create_table('rules',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('store_id', sa.Integer(), nullable=False),
@@ -68,6 +70,8 @@ def downgrade() -> None:
     op.drop_table('alert_state')
     op.drop_table('rule_versions')
     op.drop_table('rules')
+    op.drop_index('ix_effects_store_created', table_name='effects')
+    op.drop_index('ix_inbox_store_received', table_name='inbox')
     op.drop_index('ix_decisions_store_policy_at', table_name='decisions')
     op.drop_index('ix_events_store_at', table_name='events')
     op.drop_column('events', 'context')
