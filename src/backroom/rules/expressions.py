@@ -106,7 +106,8 @@ def _check_on_samples(source: str, program: cel.Program, trigger: Trigger) -> li
             except (ValueError, IndexError):
                 continue  # an operand split where the grammar does not allow it, or an index the sample lacks
             except (TypeError, RuntimeError, KeyError) as err:
-                problem = f"{'condition' if operand is source else repr(operand)}: {_first_line(err)}"
+                reason = f"no field {err.args[0]!r} there" if isinstance(err, KeyError) else _first_line(err)
+                problem = f"{'condition' if operand is source else repr(operand)}: {reason}"
                 if problem not in problems:
                     problems.append(problem)
                 continue

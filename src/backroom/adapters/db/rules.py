@@ -168,8 +168,10 @@ def rule_detail(engine: Engine, store_id: int, name: str) -> dict[str, Any]:
 
 def rule_history(engine: Engine, store_id: int, name: str, limit: int = 50) -> list[dict[str, Any]]:
     """The rule's firings, newest first: version, trigger, subject, the inputs it saw, what it did."""
-    d = t.decisions
+    d, r = t.decisions, t.rules
     with engine.connect() as conn:
+        if conn.execute(select(r.c.id).where(r.c.store_id == store_id, r.c.name == name)).first() is None:
+            raise NotFound(f"no rule named {name!r}", code="rule_not_found")
         rows = conn.execute(
             select(d.c.id, d.c.at, d.c.trigger, d.c.policy_version, d.c.subject_type, d.c.subject_id, d.c.inputs,
                    d.c.outcome, d.c.shadow)

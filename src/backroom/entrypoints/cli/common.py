@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from backroom.bootstrap import Backroom, build
@@ -23,7 +24,7 @@ EXIT_CODES = {NotFound: 3, Conflict: 4, InvalidInput: 5, ConfigurationError: 2}
 
 
 def exit_with_error(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from pydantic import BaseModel
+from rich.markup import escape
 
 from backroom.adapters.db import rules as rules_db
 from backroom.config import Settings
@@ -42,7 +43,7 @@ def _print_problems(err: RuleInvalid) -> None:
     console.print("[bold red]The rules cannot be saved:[/]")
     for name, problems in err.problems.items():
         for problem in problems:
-            console.print(f"  [bold]{name}[/]: {problem}")
+            console.print(f"  [bold]{escape(name)}[/]: {escape(problem)}")
 
 
 @app.command("check")
