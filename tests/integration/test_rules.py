@@ -354,3 +354,136 @@ rules:
         for app_, db in ((plain, "plain"), (shadow, "shadow"), (live, "live")):
             app_.close()
             drop_database(pg_server, f"replay_{db}_{tag}")
+
+
+# -- consistency when rules act inside the transaction that raised the event ---------------------------------------
+
+
+def stock_consistent(app: Backroom) -> list[Any]:
+    """Per stock row: reserved as stored, and the sum of the reservations that claim it."""
+    return [tuple(r) for r in rows(app, "SELECT s.sku, s.on_hand, s.reserved, coalesce(sum(r.quantity), 0)"
+                                        " FROM stock_levels s LEFT JOIN reservations r ON r.sku = s.sku"
+                                        " AND r.location_id = s.location_id GROUP BY s.id ORDER BY s.id")]
+
+
+def import_batch(app: Backroom, *orders: tuple[str, int]) -> None:
+    app.handle(commands.ImportOrders(tuple(commands.IncomingOrder(
+        channel="api", external_id=ext, number=f"#{ext}", email=f"{ext}@example.com", customer_name="Ada",
+        currency="GBP", payment_state=PaymentState.PAID,
+        shipping_address=Address("Ada", "1 High Street", "London", "SW1A 2AA", "GB"), billing_address=None,
+        lines=(OrderLine("LAMP", qty, Decimal("20.00")),), placed_at=app.clock.now()) for ext, qty in orders)))
+
+
+def test_a_hold_released_in_the_same_batch_never_oversells(app: Backroom) -> None:
+    seed_catalog(app, {"LAMP": (5, 0)})
+    apply(app, """
+rules:
+  - name: hold_b
+    when: order_created
+    if: order.number == '#b'
+    then: [hold_fulfillment(reason='check_b')]
+    mode: live
+  - name: release_b
+    when: order_held
+    if: 'true'
+    then: [release_fulfillment]
+    mode: live
+""")
+    import_batch(app, ("a", 3), ("b", 3))
+
+    statuses = dict(rows(app, "SELECT external_id, status FROM orders"))
+    assert statuses == {"a": "fulfillment_requested", "b": "backordered"}
+    assert stock_consistent(app) == [("LAMP", 5, 5, 5), ("LAMP", 0, 0, 0)]
+    assert scalar(app, "SELECT count(*) FROM review_items WHERE status = 'open' AND reason_code = 'check_b'") == 0
+
+
+@pytest.mark.parametrize("trigger", ["stock_reserved", "fulfillment_requested"])
+def test_a_rule_cancelling_later_in_the_transaction_releases_stock_and_sends_nothing(
+        app: Backroom, warehouse: HttpReceiver, mail: MailCatcher, trigger: str) -> None:
+    seed_catalog(app, {"LAMP": (10, 0)})
+    app.ingest_order(body("early", {"LAMP": 3}), {}, source="api")
+    apply(app, f"""
+rules:
+  - name: cancel_big
+    when: {trigger}
+    if: order.item_count >= 2
+    then: [cancel_order(reason='too many', confirm='auto')]
+    mode: live
+""")
+    import_batch(app, ("late", 2))
+    app.drain()
+
+    late = order_id(app, "late")
+    assert scalar(app, "SELECT status FROM orders WHERE id = :i", i=late) == "cancelled"
+    assert stock_consistent(app) == [("LAMP", 10, 3, 3), ("LAMP", 0, 0, 0)]
+    assert [b["order_number"] for b in warehouse.bodies()] == ["#early"]
+    kinds = [tuple(r) for r in rows(app, "SELECT kind, payload->>'template' FROM effects WHERE subject_id = :i"
+                                         " ORDER BY id", i=late)]
+    assert kinds == [("email", "order_cancelled")]
+
+
+def test_a_template_failing_on_real_data_fails_the_action_not_the_order(app: Backroom) -> None:
+    seed_catalog(app, {"LAMP": (10, 0)})
+    apply(app, """
+rules:
+  - name: per_item
+    when: order_created
+    if: 'true'
+    then:
+      - "add_order_note(note='{{ order.total / (order.item_count - 2) }} per extra item')"
+    mode: live
+""")
+    result = app.ingest_order(body("two", {"LAMP": 2}), {}, source="api")
+
+    assert result.status == "fulfillment_requested"
+    (fired,) = firings(app, "per_item")
+    assert fired.outcome["actions"] == [
+        {"action": "add_order_note", "result": "failed: ZeroDivisionError: float division by zero"}]
+    review = rows(app, "SELECT reason_code, allowed_actions FROM review_items WHERE subject_id = :i",
+                  i=result.order_id)
+    assert [tuple(r) for r in review] == [("action_failed", ["dismiss"])]
+
+
+def test_approving_a_rule_item_that_holds_nothing_does_not_lift_another_rules_hold(app: Backroom) -> None:
+    seed_catalog(app, {"LAMP": (10, 0)})
+    apply(app, """
+rules:
+  - name: fraud
+    when: order_created
+    if: 'true'
+    then: [hold_fulfillment(reason='fraud_check')]
+    mode: live
+  - name: fyi
+    when: order_created
+    if: 'true'
+    then: [create_review_item(reason='big_order_fyi')]
+    mode: live
+""")
+    result = app.ingest_order(body("x", {"LAMP": 1}), {}, source="api")
+    items = dict(rows(app, "SELECT reason_code, id FROM review_items WHERE subject_id = :i", i=result.order_id))
+
+    assert app.handle(commands.ResolveReviewItem(items["big_order_fyi"], "approve", "ops")) == "acknowledged"
+    assert scalar(app, "SELECT status FROM orders WHERE id = :i", i=result.order_id) == "on_hold"
+    assert app.handle(commands.ResolveReviewItem(items["fraud_check"], "approve", "ops")) == \
+        "hold cleared; fulfillment requested"
+    app.handle(commands.CancelOrder(result.order_id, "changed mind", "customer"))
+    assert scalar(app, "SELECT count(*) FROM review_items WHERE status = 'open'") == 0
+
+
+def test_a_rule_may_not_borrow_a_system_reason_code(app: Backroom) -> None:
+    with pytest.raises(RuleInvalid) as caught:
+        apply(app, "rules:\n  - {name: r, when: order_created, then: [\"hold_fulfillment(reason='high_value')\"]}")
+    assert caught.value.problems == {"r": [
+        "hold_fulfillment: reason: Value error, 'high_value' is one of backroom's own reason codes;"
+        " give the rule's reason its own name"]}
+
+
+def test_saving_a_file_again_in_another_order_changes_the_order_rules_run_in(app: Backroom) -> None:
+    seed_catalog(app, {"LAMP": (10, 0)})
+    rule = "  - {{name: {n}, when: order_created, stop: true, mode: live, then: [\"tag_order(tags='{n}')\"]}}\n"
+    apply(app, "rules:\n" + rule.format(n="first") + rule.format(n="second"))
+    app.ingest_order(body("a", {"LAMP": 1}), {}, source="api")
+    apply(app, "rules:\n" + rule.format(n="second") + rule.format(n="first"))
+    app.ingest_order(body("b", {"LAMP": 1}), {}, source="api")
+
+    assert dict(rows(app, "SELECT external_id, tags FROM orders")) == {"a": ["first"], "b": ["second"]}

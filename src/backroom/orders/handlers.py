@@ -330,12 +330,13 @@ def _cancel(order: Order, reason: str, actor: str, uow: OrdersUnitOfWork, settin
     order.move_to(OrderStatus.CANCELLED)
     order.backorder_seq = None
     withdrawn = set(uow.cancel_effects(_id(order), FULFILLMENT_KINDS))
-    if was_requested:
+    if was_requested:  # requested in this very transaction (a rule cancelling it): withdrawn before being written
+        withdrawn |= set(uow.withdraw_unsent(_id(order), _fulfillment_keys(order, released)))
         # a location whose request was withdrawn unsent needs nothing; one that already has it must be told
         for location_id, lines in _lines_by_location(order, released).items():
             if _warehouse_key("fulfillment_request", _id(order), location_id) not in withdrawn:
                 uow.request_effect(_warehouse_effect("fulfillment_cancel", order, location_id, lines))
-    uow.resolve_reviews("order", _id(order), tuple(ALLOWED_ACTIONS), f"order cancelled by {actor}")
+    uow.resolve_reviews("order", _id(order), None, f"order cancelled by {actor}")
     uow.record_decision(
         Decision(f"cancel:{actor}", "order_cancellation", "1", "order", order.id,
                  {"reason": reason, "was_requested": was_requested},
@@ -460,8 +461,13 @@ def _apply_review_action(
         unknown = {line.sku for line in order.lines} - uow.catalog.known_skus({line.sku for line in order.lines})
         if unknown:
             raise Conflict("still unknown: " + ", ".join(sorted(unknown)), code="unknown_sku")
-    # a reason of a rule's own naming: approving it lifts the rule's hold
-    order.clear_hold(ReasonCode(reason) if reason in _SYSTEM_REASONS else ReasonCode.RULE_HOLD)
+    if reason in _SYSTEM_REASONS:
+        order.clear_hold(ReasonCode(reason))
+    elif context.get("hold") == ReasonCode.RULE_HOLD:  # a rule's hold (or its request to cancel): approving lifts it
+        order.clear_hold(ReasonCode.RULE_HOLD)
+        uow.resolve_reviews("order", _id(order), None, f"hold lifted in review by {cmd.actor}", holds_only=True)
+    else:
+        return "acknowledged"  # a rule's review item that holds nothing
     return _advance(order, uow, settings)
 
 
@@ -474,6 +480,12 @@ _SYSTEM_REASONS = frozenset(r.value for r in ReasonCode)
 _FULFILLMENT_EMAILS = ("order_confirmation", "backorder_allocated")
 
 
+def _fulfillment_keys(order: Order, reservations: list[Reservation]) -> set[str]:
+    """The keys of what requesting fulfillment writes: one request per location and the email that goes with it."""
+    keys = {_warehouse_key("fulfillment_request", _id(order), loc) for loc in _lines_by_location(order, reservations)}
+    return keys | {f"email:{template}:order-{order.id}:v1" for template in _FULFILLMENT_EMAILS}
+
+
 def hold_for_rule(order: Order, reason: str, detail: str, rule: str, uow: OrdersUnitOfWork,
                   allowed: tuple[ReviewAction, ...] = ALLOWED_ACTIONS[ReasonCode.RULE_HOLD]) -> str:
     """Hold an order's fulfillment and put it in the review queue under ``reason``.
@@ -483,13 +495,11 @@ def hold_for_rule(order: Order, reason: str, detail: str, rule: str, uow: Orders
     warehouse's, and the hold is refused rather than pretended."""
     if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED):
         return f"not held: order is {order.status.value}"
-    if ReasonCode.RULE_HOLD in order.holds:
-        return "already held"
-    if order.status == OrderStatus.FULFILLMENT_REQUESTED:
-        keys = {_warehouse_key("fulfillment_request", _id(order), loc) for loc in _lines_by_location(
-            order, order.reservations)}
-        emails = {f"email:{template}:order-{order.id}:v1" for template in _FULFILLMENT_EMAILS}
-        if not keys <= set(uow.withdraw_unsent(_id(order), keys | emails)):
+    already = ReasonCode.RULE_HOLD in order.holds  # held by an earlier rule: this one still gets its review item
+    if not already and order.status == OrderStatus.FULFILLMENT_REQUESTED:
+        keys = _fulfillment_keys(order, order.reservations)
+        requests = {k for k in keys if k.startswith("fulfillment-request:")}
+        if not requests <= set(uow.withdraw_unsent(_id(order), keys)):
             return "not held: the fulfillment request was already sent to the warehouse"
         order.move_to(OrderStatus.ON_HOLD)
     order.hold(ReasonCode.RULE_HOLD)
@@ -499,22 +509,23 @@ def hold_for_rule(order: Order, reason: str, detail: str, rule: str, uow: Orders
             reason_code=reason, subject_type="order", subject_id=order.id,
             title=f"Order {order.number}: held by rule {rule}" + (f" ({detail})" if detail else ""),
             context={"order_number": order.number, "detail": detail, "rule": rule, "total": str(order.total),
-                     "currency": order.currency},
+                     "currency": order.currency, "hold": ReasonCode.RULE_HOLD.value},
             allowed_actions=tuple(a.value for a in allowed),
         )
     )
     _emit(uow, "review_item_created", order, reason_code=reason, title=f"held by rule {rule}")
+    if already:
+        return "already held; review item opened"
     _emit(uow, "order_held", order, reason=reason, rule=rule)
     return "held"
 
 
-def release_for_rule(order: Order, reasons: tuple[str, ...], rule: str, uow: OrdersUnitOfWork,
-                     settings: PipelineSettings) -> str:
+def release_for_rule(order: Order, rule: str, uow: OrdersUnitOfWork, settings: PipelineSettings) -> str:
     """Lift a hold a rule placed (never a system hold such as a failed payment) and carry on."""
     if ReasonCode.RULE_HOLD not in order.holds:
         return "not held by a rule"
     order.clear_hold(ReasonCode.RULE_HOLD)
-    uow.resolve_reviews("order", _id(order), (ReasonCode.RULE_HOLD.value, *reasons), f"released by rule {rule}")
+    uow.resolve_reviews("order", _id(order), None, f"released by rule {rule}", holds_only=True)
     _emit(uow, "order_released", order, rule=rule)
     return _advance(order, uow, settings)
 

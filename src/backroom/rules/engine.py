@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from backroom.errors import BackroomError
+from backroom.errors import BackroomError, RetryableConflict
 from backroom.orders.error_codes import ReasonCode
 from backroom.orders.handlers import PipelineSettings
 from backroom.orders.model import CustomerStats, Order
@@ -107,6 +107,7 @@ class RuleSession:
         self.limiter = LiveLimiter(uow)
         self._index: RuleIndex | None = None
         self._tz = ZoneInfo("UTC")
+        self._now = uow.clock.now()
         self._customers: dict[int, dict[str, Any]] = {}
         self._orders: dict[int, tuple[Any, dict[str, Any]]] = {}
 
@@ -115,7 +116,8 @@ class RuleSession:
             state = self.uow.rules.state()
             self._tz = ZoneInfo(state.timezone)
             self._index = self.engine.rules_for(self.uow, state.revision)
-        now = self.uow.clock.now()
+            self._now = self.uow.clock.now()  # one time for the transaction, as its events and decisions are stamped
+        now = self._now
         context = self._context(event, now)
         group = self._index.get(event.name)
         if group is None:
@@ -197,7 +199,9 @@ class RuleSession:
                                 key=f"rule:{rule.name}:v{rule.version}:{self.uid}-{self.seq}:{i}")
             try:
                 result = bound.spec.run(bound.params, ctx)
-            except (BackroomError, ValueError) as err:  # the action's own refusal; the database stays consistent
+            except RetryableConflict:
+                raise  # the transaction is lost: the bus runs it again from the start
+            except (BackroomError, ValueError) as err:  # the action's own refusal, raised before it changed anything
                 result = f"failed: {err}"
                 self._review_failure(rule, event, bound.spec.name, str(err))
             results.append({"action": bound.spec.name, "result": result})

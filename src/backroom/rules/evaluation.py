@@ -52,7 +52,7 @@ class MemoryLimiter:
         if times is None:
             return 0
         if window is not None:
-            while times and times[0] <= at - window:
+            while times and times[0] <= at - window:  # the window is (at - window, at]
                 times.popleft()
         return len(times)
 

@@ -19,10 +19,12 @@ import cel
 
 from backroom.rules.triggers import Schema, Trigger, sample_context
 
-_STRING = r"""(?:[rR]?(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'))"""
-_TOKENS = re.compile(rf"{_STRING}|(?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)(?P<call>\s*\()?")
+_STRING = (r"""(?:[rR](?:"[^"]*"|'[^']*')|[bB]?(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'))""")
+_TOKENS = re.compile(rf"//[^\n]*|{_STRING}|(?<![\w.])"
+                     r"(?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)(?P<call>\s*\()?")
 _MACRO_VAR = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
-_KEYWORDS = frozenset({"true", "false", "null", "in"})
+_KEYWORDS = frozenset({"true", "false", "null", "in", "int", "uint", "double", "bool", "string", "bytes", "list",
+                       "map", "null_type", "type", "dyn"})
 
 
 class ExpressionError(ValueError):
@@ -54,6 +56,8 @@ def compile_condition(source: str, trigger: Trigger) -> Condition:
         problems = _check_on_samples(source, program, trigger)
     if problems:
         raise ExpressionError(problems)
+    if not _same_on_pruned_samples(program, trigger, paths):
+        paths = tuple(trigger.schema)  # a read the path scan cannot see: hand the rule whole objects
     return Condition(source, program, paths)
 
 
@@ -114,6 +118,24 @@ def _check_on_samples(source: str, program: cel.Program, trigger: Trigger) -> li
             if operand is source and not isinstance(result, bool):
                 return [f"condition must be true or false, but gives a {type(result).__name__}"]
     return problems
+
+
+def _same_on_pruned_samples(program: cel.Program, trigger: Trigger, paths: tuple[str, ...]) -> bool:
+    """Evaluation hands CEL only ``paths`` of each context; make sure that gives what the whole context gives."""
+    from backroom.rules.evaluation import prune
+
+    for variant in (0, 1):
+        context = sample_context(trigger, variant)
+        try:
+            whole = program.execute(context)
+        except Exception:
+            continue  # e.g. an index the sample lacks: nothing to compare
+        try:
+            if program.execute(prune(context, paths)) != whole:
+                return False
+        except Exception:
+            return False
+    return True
 
 
 def _operands(source: str) -> list[str]:

@@ -147,7 +147,8 @@ class RuleDefinition(BaseModel):
     def _actions(cls, data: Any) -> Any:
         if isinstance(data, dict) and "then" in data:
             then = data["then"]
-            data = {**data, "then": [ActionCall.parse(a) for a in (then if isinstance(then, list) else [then])]}
+            items = _rejoin_calls(then if isinstance(then, list) else [then])
+            data = {**data, "then": [ActionCall.parse(a) for a in items]}
         if isinstance(data, dict) and isinstance(data.get("if"), bool):
             data = {**data, "if": "true" if data["if"] else "false"}
         if isinstance(data, dict) and data.get("mode") is False:  # YAML 1.1 reads a bare `off` as false
@@ -185,6 +186,17 @@ class CompiledRule:
     @property
     def policy(self) -> str:
         return f"rule:{self.name}"
+
+
+def _rejoin_calls(items: list[Any]) -> list[Any]:
+    """A YAML flow list splits ``[cancel_order(reason='x', confirm='auto')]`` at its comma: put calls back together."""
+    out: list[Any] = []
+    for item in items:
+        if out and isinstance(item, str) and isinstance(out[-1], str) and out[-1].count("(") > out[-1].count(")"):
+            out[-1] = f"{out[-1]}, {item}"
+        else:
+            out.append(item)
+    return out
 
 
 def parse_rules(data: Any) -> list[RuleDefinition]:

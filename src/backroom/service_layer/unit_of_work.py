@@ -31,5 +31,8 @@ class UnitOfWork(Protocol):
     def record_decision(self, decision: Decision) -> None: ...
     def request_review(self, review: ReviewRequest) -> None: ...
 
-    def resolve_reviews(self, subject_type: str, subject_id: int, reasons: tuple[str, ...], resolution: str) -> int:
-        """Close open review items of these reasons as resolved by the system; returns how many."""
+    def resolve_reviews(self, subject_type: str, subject_id: int, reasons: tuple[str, ...] | None, resolution: str,
+                        *, holds_only: bool = False) -> int:
+        """Close a subject's open review items of these reasons (None: of any reason; ``holds_only``: only items
+        that stand for a hold, ``context.hold``) as resolved by the system, including items asked for earlier in
+        this transaction; returns how many."""

@@ -139,7 +139,7 @@ class FakeUnitOfWork:
         self.events: list[tuple[RecordedEvent, dict[str, Any] | None]] = []
         self.decisions: list[Decision] = []
         self.reviews: list[ReviewRequest] = []
-        self.resolved: list[tuple[str, int, tuple[str, ...]]] = []
+        self.resolved: list[tuple[str, int, tuple[str, ...] | None, bool]] = []
         self.committed = 0
         self._listener = engine.listener(self)  # type: ignore[arg-type]
 
@@ -180,9 +180,14 @@ class FakeUnitOfWork:
     def request_review(self, review: ReviewRequest) -> None:
         self.reviews.append(review)
 
-    def resolve_reviews(self, subject_type: str, subject_id: int, reasons: tuple[str, ...], resolution: str) -> int:
-        self.resolved.append((subject_type, subject_id, reasons))
-        return 1
+    def resolve_reviews(self, subject_type: str, subject_id: int, reasons: tuple[str, ...] | None, resolution: str,
+                        *, holds_only: bool = False) -> int:
+        self.resolved.append((subject_type, subject_id, reasons, holds_only))
+        kept = [r for r in self.reviews if not (
+            r.subject_type == subject_type and r.subject_id == subject_id
+            and (reasons is None or r.reason_code in reasons) and (not holds_only or "hold" in r.context))]
+        closed, self.reviews = len(self.reviews) - len(kept), kept
+        return closed
 
     def rule_decisions(self) -> list[Decision]:
         return [d for d in self.decisions if d.policy.startswith("rule:")]

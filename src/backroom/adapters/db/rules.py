@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from backroom.adapters.db import tables as t
 from backroom.errors import NotFound
@@ -38,12 +38,15 @@ class SqlRuleRepository:
 
     def firings(self, policy: str, subject: str | None, since: datetime | None) -> int:
         d = t.decisions
+        # two transactions firing the same limited rule take turns, so both cannot see "one left" and both fire
+        self.uow.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                              {"k": f"rule-limit:{self.uow.store_id}:{policy}"})
         query = select(func.count()).where(
             d.c.store_id == self.uow.store_id, d.c.policy == policy, ~d.c.outcome.has_key("error"))
         if subject is not None:
             query = query.where(d.c.outcome["subject"].astext == subject)
         if since is not None:
-            query = query.where(d.c.at >= since)
+            query = query.where(d.c.at > since)  # the window is (at - window, at], as in a dry run
         return int(self.uow.conn.execute(query).scalar_one())
 
 
@@ -67,17 +70,17 @@ class SaveResult:
 
 def save_rules(engine: Engine, store_id: int, definitions: Sequence[RuleDefinition], actor: str,
                now: datetime) -> list[SaveResult]:
-    """Check every definition (nothing is saved if one is invalid), then save them in the given order: a changed
-    definition becomes a new version, an unchanged one keeps its version. Rules not in the list are left as they
-    are (switch one off with ``set_rule_mode``)."""
+    """Check every definition (nothing is saved if one is invalid), then save them: they run in the order given, a
+    changed definition becomes a new version, an unchanged one keeps its version. Rules not in the list are left
+    as they are, position included (switch one off with ``set_rule_mode``)."""
     compile_all(definitions)
     r, v = t.rules, t.rule_versions
     results: list[SaveResult] = []
     with engine.begin() as conn:
         _bump_revision(conn, store_id)  # also serialises concurrent saves of one store
-        base = conn.execute(select(func.coalesce(func.max(r.c.position), 0)).where(r.c.store_id == store_id))
-        next_position = int(base.scalar_one())
+        positions = _positions(conn, store_id, [d.name for d in definitions])
         for defn in definitions:
+            position = positions[defn.name]
             canonical = defn.canonical()
             row = conn.execute(
                 select(r.c.id, r.c.mode, r.c.current_version, v.c.definition)
@@ -85,9 +88,8 @@ def save_rules(engine: Engine, store_id: int, definitions: Sequence[RuleDefiniti
                 .where(r.c.store_id == store_id, r.c.name == defn.name)
             ).first()
             if row is None:
-                next_position += 10
                 rule_id = conn.execute(insert(r).values(
-                    store_id=store_id, name=defn.name, mode=defn.mode.value, position=next_position,
+                    store_id=store_id, name=defn.name, mode=defn.mode.value, position=position,
                     current_version=1, created_at=now, updated_at=now).returning(r.c.id)).scalar_one()
                 conn.execute(insert(v).values(rule_id=rule_id, version=1, definition=canonical, created_by=actor,
                                               created_at=now))
@@ -102,9 +104,24 @@ def save_rules(engine: Engine, store_id: int, definitions: Sequence[RuleDefiniti
             elif row.mode != defn.mode.value:
                 change = "mode changed"
             conn.execute(update(r).where(r.c.id == row.id).values(
-                current_version=version, mode=defn.mode.value, updated_at=now))
+                current_version=version, mode=defn.mode.value, position=position, updated_at=now))
             results.append(SaveResult(defn.name, version, change))
     return results
+
+
+def _positions(conn: Connection, store_id: int, names: list[str]) -> dict[str, int]:
+    """Where each saved rule runs. A file of several rules sets their order: they run first, in file order, and
+    the store's other rules follow in their own order. One rule saved alone keeps its place (a new one goes last)."""
+    r = t.rules
+    current: dict[str, int] = {row.name: row.position for row in conn.execute(
+        select(r.c.name, r.c.position).where(r.c.store_id == store_id))}
+    if len(names) == 1:
+        name = names[0]
+        return {name: current.get(name, max(current.values(), default=0) + 10)}
+    others = sorted((p, n) for n, p in current.items() if n not in names)
+    for i, (_, name) in enumerate(others, len(names) + 1):
+        conn.execute(update(r).where(r.c.store_id == store_id, r.c.name == name).values(position=i * 10))
+    return {name: i * 10 for i, name in enumerate(names, 1)}
 
 
 def set_rule_mode(engine: Engine, store_id: int, name: str, mode: RuleMode, now: datetime) -> None:

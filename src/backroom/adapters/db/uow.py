@@ -174,16 +174,24 @@ class SqlUnitOfWork:
         )
         return list(result.scalars())
 
-    def resolve_reviews(self, subject_type: str, subject_id: int, reasons: tuple[str, ...], resolution: str) -> int:
+    def resolve_reviews(self, subject_type: str, subject_id: int, reasons: tuple[str, ...] | None, resolution: str,
+                        *, holds_only: bool = False) -> int:
+        def matches(item: ReviewRequest) -> bool:
+            return (item.subject_type == subject_type and item.subject_id == subject_id
+                    and (reasons is None or item.reason_code in reasons) and (not holds_only or "hold" in item.context))
+
+        unsent = [item for item in self._reviews if matches(item)]
+        self._reviews = [item for item in self._reviews if not matches(item)]
         r = t.review_items
-        result = self.conn.execute(
-            update(r)
-            .where(r.c.store_id == self.store_id, r.c.subject_type == subject_type, r.c.subject_id == subject_id,
-                   r.c.reason_code.in_(reasons), r.c.status == ReviewStatus.OPEN)
-            .values(status=ReviewStatus.RESOLVED, resolution=resolution, resolved_by=SYSTEM_ACTOR,
-                    resolved_at=self._now)
-        )
-        return result.rowcount
+        query = update(r).where(r.c.store_id == self.store_id, r.c.subject_type == subject_type,
+                                r.c.subject_id == subject_id, r.c.status == ReviewStatus.OPEN)
+        if reasons is not None:
+            query = query.where(r.c.reason_code.in_(reasons))
+        if holds_only:
+            query = query.where(r.c.context.has_key("hold"))
+        result = self.conn.execute(query.values(status=ReviewStatus.RESOLVED, resolution=resolution,
+                                                resolved_by=SYSTEM_ACTOR, resolved_at=self._now))
+        return result.rowcount + len(unsent)
 
     def commit(self) -> None:
         try:
@@ -422,6 +430,7 @@ class SqlStockRepository:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
         self._pools: list[StockPool] = []
+        self._loaded: dict[int, StockLevel] = {}  # one object per stock row per transaction, shared by every pool
 
     def location_id(self, code: str) -> int:
         loc = t.locations
@@ -449,9 +458,12 @@ class SqlStockRepository:
                 .with_for_update(of=s)
             )
             for r in rows:
-                levels.setdefault(r.sku, []).append(
-                    StockLevel(r.sku, r.location_id, r.priority, r.on_hand, r.reserved, id=r.id)
-                )
+                # a row locked earlier in this transaction may have changed in memory since: that copy is the truth
+                level = self._loaded.get(r.id)
+                if level is None:
+                    level = self._loaded[r.id] = StockLevel(r.sku, r.location_id, r.priority, r.on_hand,
+                                                            r.reserved, id=r.id)
+                levels.setdefault(r.sku, []).append(level)
         pool = StockPool(levels)
         self._pools.append(pool)
         return pool

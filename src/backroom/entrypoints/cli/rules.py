@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -136,7 +135,7 @@ def dry_run(path: Path | None = typer.Argument(None, help="rules file; omit to t
     with backroom_app() as br:
         # a replayed history lies in its own (simulated) time: all of it is tested
         report = rules_db.dry_run_rules(br.engine, br.store_id(store), definitions,
-                                        since=None if replay else datetime.now(UTC) - window)
+                                        since=None if replay else br.clock.now() - window)
     if as_json:
         print_json(report.as_dict())
         return

@@ -7,15 +7,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
+from backroom.orders.error_codes import ReasonCode
 from backroom.orders.handlers import PipelineSettings
 from backroom.orders.model import Order
 from backroom.orders.ports import OrdersUnitOfWork
 from backroom.service_layer.effects import EffectRequest
 from backroom.service_layer.messages import RecordedEvent
+
+
+def _not_a_system_reason(value: str) -> str:
+    if value in {r.value for r in ReasonCode} and value != ReasonCode.RULE_HOLD:
+        raise ValueError(f"'{value}' is one of backroom's own reason codes; give the rule's reason its own name")
+    return value
+
+
+#: A review reason of the rule's own naming (``first_order_high_value``), never one of the system's codes, so that
+#: approving it cannot be mistaken for clearing a system hold such as a failed payment.
+RuleReason = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$"), AfterValidator(_not_a_system_reason)]
 
 #: The automation every rule effect belongs to: ``backroom automation rules shadow`` shadows them all at once.
 RULES_AUTOMATION = "rules"

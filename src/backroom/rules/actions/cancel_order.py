@@ -19,7 +19,7 @@ def run(params: Params, ctx: ActionContext) -> str:
         return cancel_for_rule(ctx.order(), reason, ctx.rule, ctx.uow, ctx.settings)
     held = hold_for_rule(ctx.order(), "cancel_requested", reason, ctx.rule, ctx.uow,
                          allowed=(ReviewAction.CANCEL_ORDER, ReviewAction.APPROVE))
-    return f"cancellation sent to review ({held})"
+    return held if held.startswith("not held") else "cancellation sent to review"
 
 
 SPEC = ActionSpec(

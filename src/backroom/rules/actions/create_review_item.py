@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-from pydantic import Field
-
 from backroom.orders.error_codes import RULE_REVIEW_ACTIONS, RULE_REVIEW_DEFAULT_ACTIONS
-from backroom.rules.actions.base import ActionContext, ActionParams, ActionSpec
-from backroom.rules.actions.hold_fulfillment import REASON
+from backroom.rules.actions.base import ActionContext, ActionParams, ActionSpec, RuleReason
 from backroom.rules.templates import TemplateText, render
 from backroom.service_layer.messages import RecordedEvent, ReviewRequest
 
 
 class Params(ActionParams):
-    reason: str = Field(pattern=REASON)
+    reason: RuleReason
     title: TemplateText = ""
     note: TemplateText = ""
 

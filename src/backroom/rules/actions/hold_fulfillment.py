@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-from pydantic import Field
-
 from backroom.orders.handlers import hold_for_rule
-from backroom.rules.actions.base import ActionContext, ActionParams, ActionSpec
+from backroom.rules.actions.base import ActionContext, ActionParams, ActionSpec, RuleReason
 from backroom.rules.templates import TemplateText, render
-
-REASON = r"^[a-z][a-z0-9_]{0,47}$"
 
 
 class Params(ActionParams):
-    reason: str = Field("rule_hold", pattern=REASON)
+    reason: RuleReason = "rule_hold"
     note: TemplateText = ""
 
 
