@@ -54,6 +54,7 @@ class SlackSettings(BaseModel):
 class RulesSettings(BaseModel):
     webhook_secret: SecretStr | None = None
     webhook_timeout_s: float = 10.0
+    webhook_allow_private: bool = False  # let call_webhook reach loopback/private addresses (a receiver on your LAN)
 
 
 class AlertSettings(BaseModel):

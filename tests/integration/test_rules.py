@@ -17,11 +17,12 @@ from tests.conftest import TEMPLATE, HttpReceiver, make_settings, rows, scalar, 
 from backroom.adapters.db import rules as rules_db
 from backroom.adapters.email.catcher import MailCatcher
 from backroom.bootstrap import Backroom, build
-from backroom.config import SlackSettings
+from backroom.config import RulesSettings, SlackSettings
 from backroom.orders import commands
 from backroom.orders.model import Address, OrderLine, PaymentState
 from backroom.rules.model import RuleInvalid, RuleMode, parse_rules_text
 from backroom.shared.clock import SimulatedClock
+from backroom.shared.hashing import sign
 
 pytestmark = pytest.mark.integration
 
@@ -487,3 +488,45 @@ def test_saving_a_file_again_in_another_order_changes_the_order_rules_run_in(app
     app.ingest_order(body("b", {"LAMP": 1}), {}, source="api")
 
     assert dict(rows(app, "SELECT external_id, tags FROM orders")) == {"a": ["first"], "b": ["second"]}
+
+
+@pytest.mark.parametrize("allow_private", [True, False])
+def test_call_webhook_posts_the_context_signed_and_refuses_private_addresses_unless_allowed(
+        database_url: str, tmp_path: Path, mail: MailCatcher, warehouse: HttpReceiver, slack: HttpReceiver,
+        clock: SimulatedClock, allow_private: bool) -> None:
+    hook = slack  # any local receiver
+    settings = make_settings(database_url, tmp_path, mail, warehouse).model_copy(update={"rules": RulesSettings(
+        webhook_secret="hook-secret", webhook_allow_private=allow_private)})  # type: ignore[arg-type]
+    app = build(settings, clock=clock, migrate_schema=False)
+    try:
+        seed_catalog(app, {"LAMP": (10, 0)})
+        apply(app, f"""
+rules:
+  - name: hook
+    when: order_created
+    if: 'true'
+    then:
+      - "call_webhook(url='{hook.url}?token=abc')"
+    mode: live
+""")
+        result = app.ingest_order(body("9001", {"LAMP": 1}), {}, source="api")
+        app.drain()
+
+        if allow_private:
+            (request,) = hook.requests
+            raw = request["body"]
+            assert request["headers"]["X-Backroom-Signature"] == sign("hook-secret", raw)
+            assert request["headers"]["Idempotency-Key"].startswith("rule:hook:v1:")
+            assert request["headers"]["X-Backroom-Event"] == "order_created"
+            sent = json.loads(raw)
+            assert (sent["rule"], sent["version"], sent["subject_id"]) == ("hook", 1, result.order_id)
+            assert sent["context"]["order"]["number"] == "#9001"
+        else:
+            assert hook.requests == []
+            error = scalar(app, "SELECT last_error FROM effects WHERE kind = 'webhook_call'")
+            assert error == ("EffectFailed: refused: 127.0.0.1 resolves to a non-public address (127.0.0.1); set "
+                             "BACKROOM_RULES__WEBHOOK_ALLOW_PRIVATE=true to allow it")
+            assert "token" not in error
+            assert scalar(app, "SELECT status FROM effects WHERE kind = 'webhook_call'") == "failed"
+    finally:
+        app.close()
