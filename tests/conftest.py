@@ -8,6 +8,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -106,13 +107,27 @@ class HttpReceiver:
             return [json.loads(r["body"]) for r in self.requests]
 
 
+@contextmanager
+def serving(receiver: HttpReceiver) -> Iterator[HttpReceiver]:
+    receiver.thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
 @pytest.fixture
 def warehouse() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver()
-    receiver.thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    with serving(HttpReceiver()) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def slack() -> Iterator[HttpReceiver]:
+    """A Slack incoming-webhook stand-in (any JSON receiver will do)."""
+    with serving(HttpReceiver()) as receiver:
+        yield receiver
 
 
 @pytest.fixture

@@ -41,15 +41,6 @@ rules:
 
 
 @pytest.fixture
-def slack() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver()
-    receiver.thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
-
-
-@pytest.fixture
 def app(database_url: str, tmp_path: Path, mail: MailCatcher, warehouse: HttpReceiver, slack: HttpReceiver,
         clock: SimulatedClock) -> Iterator[Backroom]:
     settings = make_settings(database_url, tmp_path, mail, warehouse).model_copy(
