@@ -1,9 +1,11 @@
 """Alerts on real PostgreSQL, delivered by the real worker to a local Slack-format HTTP receiver and a local SMTP
-server: an effect that gives up, the review queue, a quiet store, an error rate that jumps, and no alert loops."""
+server: effects that give up (one alert per automation and kind), the review queue, a quiet store, failing inputs,
+an error rate that jumps, and no alert loops."""
 
 from __future__ import annotations
 
 import json
+import smtplib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from typer.testing import CliRunner
 
 from backroom.adapters.db import alerts
 from backroom.adapters.email.catcher import MailCatcher
+from backroom.adapters.queue.runner import Executor
 from backroom.bootstrap import Backroom, build
 from backroom.config import AlertSettings, SlackSettings
 from backroom.entrypoints.cli.main import app as cli
@@ -28,15 +31,6 @@ OPS = "ops@example.com"
 START = "2026-11-27T09:00:00+00:00"  # the test clock's start, a Friday
 # each test turns on only the checks it is about (0 turns a check off)
 QUIET = {"review_queue_max": 0, "review_age_max_h": 0, "quiet_period_min": 0, "error_rate_window_min": 0}
-
-
-@pytest.fixture
-def slack() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver()
-    receiver.thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
 
 
 @pytest.fixture
@@ -91,11 +85,12 @@ def test_an_effect_that_gives_up_is_announced_once_on_slack_and_by_email(
 
     effect_id, item_id = rows(app, "SELECT e.id, r.id FROM effects e JOIN review_items r ON r.subject_id = e.id"
                                    " WHERE e.kind = 'fulfillment_request'")[0]
-    key = f"alert:effect_failed:{effect_id}:{START}"
-    title = "[default] fulfillment request failed after 3 attempts"
-    body = (f"Effect {effect_id} (fulfillment_request of fulfillment, order {order_id}) gave up: EffectFailed: "
-            f"warehouse answered 503. It waits in the review queue as item #{item_id}: "
-            f"backroom review show {item_id} --store default")
+    key = f"alert:effect_failed:fulfillment:fulfillment_request:{START}"
+    title = "[default] fulfillment: fulfillment_request failed after 3 attempts"
+    body = (f"Effect {effect_id} (fulfillment_request of fulfillment, order {order_id}) gave up after 3 attempts "
+            f"(EffectFailed). It waits in the review queue as item #{item_id}: backroom review show {item_id} "
+            "--store default. Further fulfillment_request failures of fulfillment are counted in this alert, not "
+            "announced one by one, until none of them waits in the review queue.")
     assert slack.bodies() == [{"text": f"*{title}*\n{body}", "channel": "#ops"}]
     assert slack.keys() == [f"{key}:slack"]
     (email,) = alert_mail(mail)
@@ -109,14 +104,107 @@ def test_an_effect_that_gives_up_is_announced_once_on_slack_and_by_email(
     app.drain()
     assert (len(slack.requests), len(alert_mail(mail))) == (1, 1)
     assert [(a["alert"], a["subject"], a["sent"]) for a in alerts.list_alerts(app.engine, app.store_id())] == [
-        ("effect_failed", str(effect_id), 1)]
+        ("effect_failed", "fulfillment:fulfillment_request", 1)]
 
-    # once a human retried the effect, the alert closes without another message
+    # once a human retried the effect, no failed fulfillment request waits for review: the alert resolves
     warehouse.status = 200
     app.handle(commands.ResolveReviewItem(item_id, "retry", "owner@shop"))
-    assert notices(app) == []
+    assert notices(app) == [("default", "effect_failed", "resolved", f"{key}:resolved")]
     assert alerts.list_alerts(app.engine, app.store_id()) == []
-    assert len(slack.requests) == 1
+    app.drain()
+    assert posts(slack)[f"{key}:resolved:slack"] == (
+        "*[default] Resolved: fulfillment: fulfillment_request failures*\nCleared at 2026-11-27 09:00 UTC, 0 min "
+        "after it was first reported. Last reported: fulfillment: fulfillment_request failed after 3 attempts. 1 gave "
+        "up while it was open; none waits in the review queue now.")
+
+
+CUSTOMER_REFUSAL = b"5.1.1 unknown user, see https://mx.example.net/help?token=s3cr3t"
+
+
+class RefuseCustomerMail:
+    """A mail outage for customers only: alert emails to OPS still go out. The error names the customer's address
+    and a URL with a token, as an SMTP server's rejection may."""
+
+    def __init__(self, send: Executor) -> None:
+        self.send = send
+
+    def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any] | None:
+        if payload["to"] != OPS:
+            raise smtplib.SMTPRecipientsRefused({payload["to"]: (550, CUSTOMER_REFUSAL)})
+        return self.send(payload, key)
+
+    def close(self) -> None:  # the runner closes its executors' SMTP sessions after each run
+        close = getattr(self.send, "close", None)
+        if callable(close):
+            close()
+
+
+def refuse_customer_mail(app: Backroom) -> None:
+    app.runner.executors["email"] = RefuseCustomerMail(app.runner.executors["email"])
+
+
+def test_an_outage_of_100_failed_customer_emails_sends_one_alert_and_resolves_once_they_are_handled(
+    alerting: Callable[..., Backroom], slack: HttpReceiver, mail: MailCatcher, clock: SimulatedClock,
+) -> None:
+    app = alerting(email_to=OPS, repeat_after_h=1)
+    seed_catalog(app, {"A": (500, 0)})
+    refuse_customer_mail(app)
+    for n in range(100):
+        app.ingest_order(order_body(f"o-{n}", {"A": 1}), {}, "api")
+
+    app.drain()
+
+    items = [int(i) for (i,) in rows(app, "SELECT id FROM review_items WHERE reason_code = 'email_failed'"
+                                          " ORDER BY id")]
+    assert len(items) == 100
+    key = f"alert:effect_failed:customer_emails:email:{START}"
+    assert slack.keys() == [f"{key}:slack"]
+    (email,) = alert_mail(mail)
+    assert email["Idempotency-Key"].strip() == f"{key}:email"  # a long header is folded
+    (state,) = rows(app, "SELECT alert, subject, open, detail FROM alert_state")
+    assert state[:3] == ("effect_failed", "customer_emails:email", True)
+    assert (state.detail["failed"], state.detail["unsent"], state.detail["sent"]) == (100, 99, 1)
+    # the alert texts name the error's type, never the error (a customer's address, a URL with a token)
+    texts = [slack.bodies()[0]["text"], email.get_body(("plain",)).get_content(), str(email["Subject"]),
+             json.dumps(alerts.list_alerts(app.engine, app.store_id()))]
+    assert "(SMTPRecipientsRefused)" in texts[0]
+    for text_ in texts:
+        assert "@example.com" not in text_.replace(OPS, "")
+        assert "mx.example.net" not in text_
+        assert "s3cr3t" not in text_
+    # the review items keep the full error for the owner
+    assert "o-0@example.com" in scalar(app, "SELECT context->>'error' FROM review_items WHERE id = :i", i=items[0])
+
+    # no more messages while it is open, until a reminder after repeat_after_h counts the rest
+    assert notices(app) == []
+    clock.advance(timedelta(hours=1))
+    assert notices(app) == [("default", "effect_failed", "repeated", f"{key}:repeat-1")]
+    app.drain()
+    reminder = posts(slack)[f"{key}:repeat-1:slack"]
+    assert reminder.startswith("*[default] Still: customer_emails: 100 failed email effects wait for review*\n100 "
+                               "email effects of customer_emails gave up and wait in the review queue; the latest "
+                               f"is item #{items[-1]} (SMTPRecipientsRefused).")
+    assert "\n99 more failed since the last notice, 100 since it opened.\n" in reminder
+    assert "@example.com" not in reminder
+    assert "s3cr3t" not in reminder
+
+    # all but one handled: still open; the last one handled: resolved, once
+    for item in items[:-1]:
+        app.handle(commands.ResolveReviewItem(item, "dismiss", "owner@shop"))
+    assert notices(app) == []
+    app.handle(commands.ResolveReviewItem(items[-1], "dismiss", "owner@shop"))
+    assert notices(app) == [("default", "effect_failed", "resolved", f"{key}:resolved")]
+    assert notices(app) == []
+    assert rows(app, "SELECT open FROM alert_state") == [(False,)]
+
+    # a new failure afterwards opens a new alert, announced again
+    clock.advance(timedelta(minutes=5))
+    app.ingest_order(order_body("o-100", {"A": 1}), {}, "api")
+    app.drain()
+    again = "alert:effect_failed:customer_emails:email:2026-11-27T10:05:00+00:00"
+    assert sorted(posts(slack)) == sorted(f"{k}:slack" for k in (key, f"{key}:repeat-1", f"{key}:resolved", again))
+    assert len(alert_mail(mail)) == 4
+    assert rows(app, "SELECT open, detail->'failed' FROM alert_state") == [(True, 1)]
 
 
 def test_an_alert_delivery_that_fails_raises_no_alert(
@@ -130,13 +218,12 @@ def test_an_alert_delivery_that_fails_raises_no_alert(
 
     app.drain()
 
-    effect_id = scalar(app, "SELECT id FROM effects WHERE kind = 'fulfillment_request'")
-    key = f"alert:effect_failed:{effect_id}:{START}:slack"
+    key = f"alert:effect_failed:fulfillment:fulfillment_request:{START}:slack"
     assert rows(app, "SELECT key, status, attempts FROM effects WHERE automation = 'alerts'") == [(key, "failed", 3)]
     assert slack.keys() == [key, key, key]
     assert rows(app, "SELECT r.reason_code, e.automation FROM review_items r JOIN effects e ON e.id = r.subject_id"
                      " ORDER BY r.id") == [("fulfillment_failed", "fulfillment"), ("action_failed", "alerts")]
-    assert rows(app, "SELECT alert, subject FROM alert_state") == [("effect_failed", str(effect_id))]
+    assert rows(app, "SELECT alert, subject FROM alert_state") == [("effect_failed", "fulfillment:fulfillment_request")]
     assert alert_mail(mail) == []
 
 
@@ -158,25 +245,30 @@ def test_a_review_queue_over_its_limit_alerts_once_repeats_after_a_day_and_resol
     assert notices(app) == []
     clock.advance(timedelta(minutes=1))
     assert notices(app) == [("default", "review_queue_size", "repeated", f"{key}:repeat-1")]
-    app.handle(commands.CancelOrder(orders[0]))  # closes its review item: 2 open, at the limit
-    clock.advance(timedelta(hours=1))
+    app.handle(commands.CancelOrder(orders[0]))  # closes its review item: 2 open, at the limit but over 80 % of it
+    clock.advance(timedelta(minutes=30))
+    assert notices(app) == []
+    app.handle(commands.CancelOrder(orders[1]))  # 1 open: at the clear level (80 % of 2, rounded down)
+    clock.advance(timedelta(minutes=30))
     assert notices(app) == [("default", "review_queue_size", "resolved", f"{key}:resolved")]
     assert notices(app) == []
     app.drain()
 
     assert posts(slack) == {
         f"{key}:slack": "*[default] Review queue: 3 open items*\n3 items wait for a human in the review queue (the "
-                        "limit is 2). See them with: backroom review list --store default",
+                        "limit is 2; the alert clears at 1 or fewer). See them with: backroom review list --store "
+                        "default",
         f"{key}:repeat-1:slack": "*[default] Still: Review queue: 3 open items*\n3 items wait for a human in the "
-                                 "review queue (the limit is 2). See them with: backroom review list --store default"
-                                 "\n\nFirst reported 2026-11-27 09:00 UTC; reminder 1.",
+                                 "review queue (the limit is 2; the alert clears at 1 or fewer). See them with: "
+                                 "backroom review list --store default\n\nFirst reported 2026-11-27 09:00 UTC; "
+                                 "reminder 1.",
         f"{key}:resolved:slack": "*[default] Resolved: review queue size*\nCleared at 2026-11-28 10:00 UTC, 25 h "
                                  "after it was first reported. Last reported: Review queue: 3 open items.",
     }
     (state,) = rows(app, "SELECT open, opened_at, last_sent_at, closed_at, detail FROM alert_state")
     assert state[:4] == (False, datetime(2026, 11, 27, 9, tzinfo=UTC), datetime(2026, 11, 28, 10, tzinfo=UTC),
                          datetime(2026, 11, 28, 10, tzinfo=UTC))
-    assert (state.detail["sent"], state.detail["facts"]) == (3, {"open_items": 3, "limit": 2})
+    assert (state.detail["sent"], state.detail["facts"]) == (3, {"open_items": 3, "limit": 2, "clears_at": 1})
 
 
 def test_a_review_item_waiting_too_long_alerts(alerting: Callable[..., Backroom], clock: SimulatedClock) -> None:
@@ -228,9 +320,49 @@ def test_a_quiet_store_alerts_only_during_its_business_hours(
     texts = posts(slack)
     assert sorted(texts) == [f"{friday}:resolved:slack", f"{friday}:slack", f"{monday}:slack"]
     assert texts[f"{friday}:slack"] == (
-        "*[default] No input from the store for 2 h of business hours*\nNothing has arrived from the store since "
-        "2026-11-27 10:00 Europe/Berlin: 2 h within business hours (Mon-Fri 09:00-18:00, Europe/Berlin), and the "
-        "quiet period is 2 h. Check the store's webhooks and connection.")
+        "*[default] No input from the store for 2 h of business hours*\nNo input from the store has been processed "
+        "since 2026-11-27 10:00 Europe/Berlin: 2 h within business hours (Mon-Fri 09:00-18:00, Europe/Berlin), and "
+        "the quiet period is 2 h. Check the store's webhooks and connection, and rejected inputs.")
+
+
+def add_inputs(app: Backroom, n: int, at: datetime, status: str = "processed") -> None:
+    with app.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO inbox (store_id, source, source_id, kind, status, headers, body, error, received_at)"
+            " SELECT :store, 'api', 'test:' || gen_random_uuid(), 'order', CAST(:status AS text), '{}', '{}',"
+            " CASE WHEN CAST(:status AS text) <> 'processed' THEN 'signature_invalid: no' END, :at"
+            " FROM generate_series(1, :n)"),
+            {"store": app.store_id(), "status": status, "at": at, "n": n})
+
+
+def test_a_store_whose_every_input_is_rejected_is_quiet_and_its_failing_inputs_alert(
+    alerting: Callable[..., Backroom], slack: HttpReceiver, clock: SimulatedClock,
+) -> None:
+    app = alerting(quiet_period_min=120, business_hours="Mon-Sun 00:00-24:00", error_rate_window_min=60,
+                   error_rate_baseline_h=24, error_rate_min_events=20, error_rate_floor=0.05, error_rate_jump=3.0)
+    seed_catalog(app, {"A": (50, 0)})
+    nine = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    add_inputs(app, 200, nine - timedelta(hours=12))  # a normal night: 2 of 202 rejected
+    add_inputs(app, 2, nine - timedelta(hours=12), "rejected")
+    app.ingest_order(order_body("o-1", {"A": 1}), {}, "api")  # the last good input, at 09:00
+    add_inputs(app, 25, nine + timedelta(minutes=90), "rejected")  # then every input is rejected (a new secret)
+    add_inputs(app, 5, nine + timedelta(minutes=119), "failed")
+
+    clock.set(nine + timedelta(hours=2))
+    quiet, failing = (f"alert:{a}:inputs:2026-11-27T11:00:00+00:00" for a in ("store_quiet", "inputs_failing"))
+    assert sorted(notices(app)) == [("default", "inputs_failing", "opened", failing),
+                                    ("default", "store_quiet", "opened", quiet)]
+    app.drain()
+    assert posts(slack)[f"{failing}:slack"] == (
+        "*[default] Inputs failing: 100% rejected or failed*\n30 of 30 inputs received from the store (100%) were "
+        "rejected or failed in the last 1 h, against 1% (2 of 203) in the 24 h before. Check the store's webhook "
+        "secret and payloads; the errors are kept in the inbox.")
+
+    # the store is fixed: a good input, and an hour without bad ones
+    app.ingest_order(order_body("o-2", {"A": 1}), {}, "api")
+    clock.advance(timedelta(hours=1, minutes=1))
+    assert sorted(notices(app)) == [("default", "inputs_failing", "resolved", f"{failing}:resolved"),
+                                    ("default", "store_quiet", "resolved", f"{quiet}:resolved")]
 
 
 # --- an error rate that jumps ----------------------------------------------------------------------------------
@@ -355,7 +487,9 @@ def test_the_cli_lists_open_alerts_and_runs_the_checks(
 
     assert listed.exit_code == 0, listed.output
     assert [(a["alert"], a["subject"], a["open"], a["sent"], a["title"]) for a in json.loads(listed.output)] == [
-        ("effect_failed", str(effect_id), True, 1, "fulfillment request failed after 3 attempts")]
+        ("effect_failed", "fulfillment:fulfillment_request", True, 1,
+         "fulfillment: fulfillment_request failed after 3 attempts")]
+    assert json.loads(listed.output)[0]["detail"]["effect_id"] == effect_id
     assert checked.exit_code == 0, checked.output
     (notice,) = json.loads(checked.output)
     assert {k: v for k, v in notice.items() if k != "key"} == {

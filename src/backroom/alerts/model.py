@@ -12,6 +12,8 @@ from backroom.alerts.hours import BusinessHours
 
 #: The automation that delivers alerts: its own failures never raise an alert (no loops).
 ALERTS_AUTOMATION = "alerts"
+#: The subject of the alerts about a store's inputs (quiet store, failing inputs).
+INPUTS = "inputs"
 
 
 class AlertKind(StrEnum):
@@ -22,17 +24,28 @@ class AlertKind(StrEnum):
     REVIEW_QUEUE_AGE = "review_queue_age"
     STORE_QUIET = "store_quiet"
     ERROR_RATE = "error_rate"
+    INPUTS_FAILING = "inputs_failing"
 
 
 @dataclass(frozen=True)
 class Alert:
-    """A condition that is true now. ``subject`` tells apart alerts of one kind (an automation, an effect id)."""
+    """A condition that is true now. ``subject`` tells apart alerts of one kind (an automation, an effect group).
+
+    ``opens`` False: the condition keeps an alert that is already open from resolving (and it is still reminded
+    about) but does not open one: a review queue between its clear level and its limit (hysteresis), or failed
+    effects still waiting for review (their alert is opened by the runner when an effect gives up)."""
 
     kind: AlertKind
     subject: str
     title: str
     text: str
     detail: dict[str, Any] = field(default_factory=dict)
+    opens: bool = True
+
+
+def effect_group(automation: str, kind: str) -> str:
+    """The subject of an effect_failed alert: one per automation and effect kind, e.g. ``customer_emails:email``."""
+    return f"{automation}:{kind}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,17 @@ class RateCounts:
 
 
 @dataclass(frozen=True)
+class FailedEffects:
+    """Effects of one automation and kind that gave up and whose review items are still open."""
+
+    automation: str
+    kind: str
+    open_items: int
+    latest_item_id: int
+    latest_error_type: str  # the exception's type only: the error text may hold secrets or personal data
+
+
+@dataclass(frozen=True)
 class StoreSnapshot:
     slug: str
     timezone: str
@@ -82,15 +106,17 @@ class StoreSnapshot:
     open_reviews: int = 0
     overdue_reviews: int = 0  # open for review_age_max or longer
     oldest_review: ReviewHead | None = None
-    last_input_at: datetime | None = None  # None: the store has never sent anything
+    last_input_at: datetime | None = None  # the last input processed; None: the store never sent a good one
     error_rates: Mapping[str, RateCounts] = field(default_factory=dict)  # by automation
+    input_rates: RateCounts = RateCounts()  # inputs received, and those rejected or failed
+    failed_effects: Mapping[str, FailedEffects] = field(default_factory=dict)  # by effect_group()
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The alerts whose condition holds, and the kinds that were checked: an open alert of a checked kind that is
-    not raised again has cleared. A kind left unchecked (a store's quiet check outside business hours) keeps its
-    alerts as they are."""
+    """The alerts whose condition holds (some only keep an open alert open, see ``Alert.opens``), and the kinds
+    that were checked: an open alert of a checked kind that is not raised again has cleared. A kind left unchecked
+    (a store's quiet check outside business hours) keeps its alerts as they are."""
 
     alerts: tuple[Alert, ...]
     checked: frozenset[AlertKind]

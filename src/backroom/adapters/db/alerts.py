@@ -20,9 +20,11 @@ from backroom.alerts.model import (
     ALERTS_AUTOMATION,
     AlertKind,
     AlertPolicy,
+    FailedEffects,
     RateCounts,
     ReviewHead,
     StoreSnapshot,
+    effect_group,
 )
 from backroom.alerts.state import AlertState, Notice, NoticeAction, plan
 from backroom.config import AlertSettings, Settings
@@ -31,12 +33,27 @@ from backroom.shared.clock import Clock
 
 _LOCK_KEY = 7_240_612  # one alert check at a time across workers
 _TROUBLED = "(status IN ('failed', 'retrying') OR attempts > 1)"
+_INPUT_FAILED = "status IN ('failed', 'rejected')"
 _EFFECT_RATES = text(
     "SELECT automation,"
     f" count(*) FILTER (WHERE created_at >= :recent), count(*) FILTER (WHERE created_at >= :recent AND {_TROUBLED}),"
     f" count(*) FILTER (WHERE created_at < :recent), count(*) FILTER (WHERE created_at < :recent AND {_TROUBLED})"
     " FROM effects WHERE store_id = :store AND attempts > 0 AND created_at >= :since AND created_at <= :now"
     " GROUP BY automation"
+)
+_INPUT_RATES = text(
+    "SELECT count(*) FILTER (WHERE received_at >= :recent),"
+    f" count(*) FILTER (WHERE received_at >= :recent AND {_INPUT_FAILED}),"
+    f" count(*) FILTER (WHERE received_at < :recent), count(*) FILTER (WHERE received_at < :recent AND {_INPUT_FAILED})"
+    " FROM inbox WHERE store_id = :store AND received_at >= :since AND received_at <= :now"
+)
+# effects that gave up and wait in the review queue, by automation and kind; the latest one's error type only
+_FAILED_EFFECTS = text(
+    "SELECT e.automation, e.kind, count(*) AS open_items, max(r.id) AS latest_item_id,"
+    " (array_agg(r.context->>'error' ORDER BY r.id DESC))[1] AS latest_error"
+    " FROM review_items r JOIN effects e ON e.id = r.subject_id AND e.store_id = r.store_id"
+    " WHERE r.store_id = :store AND r.status = 'open' AND r.subject_type = 'effect' AND e.automation <> :alerts"
+    " GROUP BY e.automation, e.kind"
 )
 _RULE_RATES = text(
     "SELECT count(*) FILTER (WHERE at >= :recent), count(*) FILTER (WHERE at >= :recent AND outcome ? 'error'),"
@@ -93,23 +110,39 @@ def check_alerts(engine: Engine, settings: Settings, clock: Clock, *, wait: bool
             return None
         s = t.stores
         for store in conn.execute(select(s.c.id, s.c.slug, s.c.timezone).order_by(s.c.id)).all():
+            states = open_states(conn, store.id)  # locked first: see open_states
             snapshot = read_snapshot(conn, store.id, store.slug, store.timezone, policy, now)
-            notices = plan(open_states(conn, store.id), checks.run_checks(snapshot, policy), now, policy.repeat_after)
+            notices = plan(states, checks.run_checks(snapshot, policy), now, policy.repeat_after)
             record(conn, store.id, store.slug, notices, route, now)
-            _close_handled_failures(conn, store.id, now)
             sent += [SentNotice(store.slug, n) for n in notices]
     return sent
 
 
-def alert_effect_failed(conn: Connection, route: AlertRoute, row: Any, attempts: int, error: str,
+def alert_effect_failed(conn: Connection, route: AlertRoute, row: Any, attempts: int, error_type: str,
                         review_item_id: int, now: datetime) -> None:
-    """Called by the runner when an effect gives up, in the transaction that opens its review item."""
+    """Called by the runner when an effect gives up, in the transaction that opens its review item. The first
+    failure of an automation and effect kind opens its alert and is announced; while that alert is open, further
+    failures are only counted in it (the checks remind about it and resolve it). Failures of ``alerts`` itself
+    raise nothing."""
     if row.automation == ALERTS_AUTOMATION:
         return
     slug = conn.execute(select(t.stores.c.slug).where(t.stores.c.id == row.store_id)).scalar_one()
     alert = checks.effect_failed(effect_id=row.id, kind=row.kind, automation=row.automation, attempts=attempts,
-                                 error=error, review_item_id=review_item_id, order_id=row.subject_id, store=slug)
-    record(conn, row.store_id, slug, [Notice(NoticeAction.OPENED, alert, now, 1)], route, now)
+                                 error_type=error_type, review_item_id=review_item_id, order_id=row.subject_id,
+                                 store=slug)
+    a = t.alert_state
+    where = (a.c.store_id == row.store_id) & (a.c.alert == alert.kind.value) & (a.c.subject == alert.subject)
+    # a closed placeholder makes sure there is a row to lock, so that two effects of one group failing at once
+    # cannot both open the alert; the row is opened below in this same transaction
+    conn.execute(pg_insert(a).values(store_id=row.store_id, alert=alert.kind.value, subject=alert.subject, open=False,
+                                     detail={}, opened_at=now).on_conflict_do_nothing())
+    state = conn.execute(select(a.c.open, a.c.detail).where(where).with_for_update()).one()
+    if not state.open:
+        record(conn, row.store_id, slug, [Notice(NoticeAction.OPENED, alert, now, 1)], route, now)
+        return
+    counts = {"failed": int(state.detail.get("failed", 1)) + 1, "unsent": int(state.detail.get("unsent", 0)) + 1,
+              "last_review_item_id": review_item_id}
+    conn.execute(update(a).where(where).values(detail=a.c.detail.op("||")(literal(counts, JSONB))))
 
 
 def read_snapshot(conn: Connection, store_id: int, slug: str, timezone: str, policy: AlertPolicy,
@@ -121,12 +154,16 @@ def read_snapshot(conn: Connection, store_id: int, slug: str, timezone: str, pol
         " WHERE store_id = :store AND status = 'open'"), {"store": store_id, "cut": now - policy.review_age_max}).one()
     head = conn.execute(select(r.c.id, r.c.reason_code, r.c.created_at).where(open_items)
                         .order_by(r.c.created_at, r.c.id).limit(1)).first()
-    last_input = conn.execute(text("SELECT max(received_at) FROM inbox WHERE store_id = :store"),
-                              {"store": store_id}).scalar()
+    last_input = conn.execute(text("SELECT max(received_at) FROM inbox WHERE store_id = :store"
+                                   " AND status = 'processed'"), {"store": store_id}).scalar()
+    failed = {effect_group(f.automation, f.kind): FailedEffects(
+        f.automation, f.kind, int(f.open_items), int(f.latest_item_id), f.latest_error or "")
+        for f in conn.execute(_FAILED_EFFECTS, {"store": store_id, "alerts": ALERTS_AUTOMATION})}
     return StoreSnapshot(
         slug, timezone, now, open_reviews=int(counts[0]), overdue_reviews=int(counts[1]),
         oldest_review=ReviewHead(int(head.id), head.reason_code, head.created_at) if head else None,
-        last_input_at=last_input, error_rates=_error_rates(conn, store_id, policy, now))
+        last_input_at=last_input, error_rates=_error_rates(conn, store_id, policy, now),
+        input_rates=_input_rates(conn, store_id, policy, now), failed_effects=failed)
 
 
 def _error_rates(conn: Connection, store_id: int, policy: AlertPolicy, now: datetime) -> dict[str, RateCounts]:
@@ -142,13 +179,23 @@ def _error_rates(conn: Connection, store_id: int, policy: AlertPolicy, now: date
     return rates
 
 
+def _input_rates(conn: Connection, store_id: int, policy: AlertPolicy, now: datetime) -> RateCounts:
+    """Inputs received (``inbox``) in the window and the baseline, and those rejected or failed."""
+    recent = now - policy.error_rate_window
+    params = {"store": store_id, "recent": recent, "since": recent - policy.error_rate_baseline, "now": now}
+    return RateCounts(*(int(v) for v in conn.execute(_INPUT_RATES, params).one()))
+
+
 def open_states(conn: Connection, store_id: int) -> dict[tuple[AlertKind, str], AlertState]:
-    """Open alerts the checks own (an effect_failed alert is the runner's, closed by ``_close_handled_failures``)."""
+    """A store's open alerts, locked until the check commits. The lock comes before the snapshot is read: a
+    runner that counts one more failed effect into an open effect_failed alert either committed before (and the
+    snapshot sees its review item, so the alert is not resolved under it) or waits for this check to end."""
     a = t.alert_state
-    rows = conn.execute(select(a).where(a.c.store_id == store_id, a.c.open, a.c.alert != AlertKind.EFFECT_FAILED))
+    rows = conn.execute(select(a).where(a.c.store_id == store_id, a.c.open).with_for_update())
     return {(AlertKind(r.alert), r.subject): AlertState(
         AlertKind(r.alert), r.subject, r.opened_at, r.last_sent_at or r.opened_at, int(r.detail.get("sent", 1)),
-        str(r.detail.get("title", ""))) for r in rows}
+        str(r.detail.get("title", "")), int(r.detail.get("failed", 1)), int(r.detail.get("unsent", 0)))
+        for r in rows}
 
 
 def record(conn: Connection, store_id: int, store: str, notices: list[Notice], route: AlertRoute,
@@ -157,14 +204,18 @@ def record(conn: Connection, store_id: int, store: str, notices: list[Notice], r
     a = t.alert_state
     for n in notices:
         where = (a.c.store_id == store_id) & (a.c.alert == n.alert.kind.value) & (a.c.subject == n.alert.subject)
-        detail = {"title": n.alert.title, "text": n.alert.text, "facts": n.alert.detail, "sent": n.sent}
+        # failed/unsent: effect_failed's counts (the runner adds to them); a notice has told about all so far
+        detail = {"title": n.alert.title, "text": n.alert.text, "facts": n.alert.detail, "sent": n.sent, "unsent": 0}
         if n.action == NoticeAction.OPENED:
+            if n.alert.kind == AlertKind.EFFECT_FAILED:
+                detail["failed"] = 1
             values = {"open": True, "detail": detail, "opened_at": now, "last_sent_at": now, "closed_at": None}
             conn.execute(pg_insert(a).values(store_id=store_id, alert=n.alert.kind.value, subject=n.alert.subject,
                                              **values)
                          .on_conflict_do_update(index_elements=[a.c.store_id, a.c.alert, a.c.subject], set_=values))
         elif n.action == NoticeAction.REPEATED:
-            conn.execute(update(a).where(where).values(detail=detail, last_sent_at=now))
+            conn.execute(update(a).where(where).values(detail=a.c.detail.op("||")(literal(detail, JSONB)),
+                                                       last_sent_at=now))
         else:
             sent = literal({"sent": n.sent}, JSONB)
             conn.execute(update(a).where(where).values(
@@ -198,16 +249,6 @@ def _deliver(conn: Connection, store_id: int, store: str, notices: list[Notice],
     defer_effect_jobs(conn, [int(r.id) for r in inserted if r.status == EffectStatus.PENDING])
 
 
-def _close_handled_failures(conn: Connection, store_id: int, now: datetime) -> None:
-    """An effect_failed alert stays open while the effect's review item does (retried or dismissed: closed). It is
-    announced once, with no reminder and no resolved notice: the review queue and its age alert follow it up."""
-    conn.execute(text(
-        "UPDATE alert_state a SET open = false, closed_at = :now WHERE a.store_id = :store AND a.open"
-        " AND a.alert = 'effect_failed' AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.store_id = a.store_id"
-        " AND r.subject_type = 'effect' AND r.subject_id::text = a.subject AND r.status = 'open')"),
-        {"store": store_id, "now": now})
-
-
 def list_alerts(engine: Engine, store_id: int, include_closed: bool = False) -> list[dict[str, Any]]:
     a = t.alert_state
     query = select(a).where(a.c.store_id == store_id)
@@ -218,5 +259,7 @@ def list_alerts(engine: Engine, store_id: int, include_closed: bool = False) -> 
     return [{"alert": r.alert, "subject": r.subject, "open": r.open, "title": r.detail.get("title"),
              "sent": r.detail.get("sent"), "opened_at": r.opened_at.isoformat(),
              "last_sent_at": r.last_sent_at.isoformat() if r.last_sent_at else None,
-             "closed_at": r.closed_at.isoformat() if r.closed_at else None, "detail": r.detail.get("facts", {})}
+             "closed_at": r.closed_at.isoformat() if r.closed_at else None,
+             "detail": {**r.detail.get("facts", {}), **({"failed": r.detail["failed"]} if r.alert == "effect_failed"
+                                                          and "failed" in r.detail else {})}}
             for r in rows]

@@ -99,7 +99,8 @@ class EffectRunner:
                 allowed_actions=[a.value for a in ALLOWED_ACTIONS[reason]], status="open", created_at=now,
             ).returning(t.review_items.c.id)).scalar_one()
             if self.alerts is not None:
-                alert_effect_failed(conn, self.alerts, row, attempts, error, item_id, now)
+                # the alert names the error's type only: its text may hold a token or a customer's address
+                alert_effect_failed(conn, self.alerts, row, attempts, type(err).__name__, item_id, now)
             return "failed"
         delay = min(self.settings.backoff_cap_s, self.settings.backoff_base_s * 2 ** (attempts - 1))
         conn.execute(update(e).where(e.c.id == row.id).values(
