@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+from psycopg.types.json import set_json_dumps
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -53,8 +55,20 @@ def libpq_dsn(sqlalchemy_url: str) -> str:
     return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _json_bytes(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _json_text(value: Any) -> str:
+    return _json_bytes(value).decode()
+
+
 def make_engine(url: str, pool_size: int = 10) -> Engine:
-    engine = create_engine(normalize_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # JSON is written on every order (payloads, events with their rule contexts, decisions, effects): orjson
+    # encodes it several times faster than the standard library, for SQLAlchemy's columns and psycopg's adapters.
+    set_json_dumps(_json_bytes)
+    engine = create_engine(normalize_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
+                           json_serializer=_json_text, json_deserializer=orjson.loads)
     # Multi-row INSERT ... VALUES for every executemany, as the psycopg2 dialect does: psycopg 3's executemany
     # otherwise runs one statement per row (the unit of work flushes whole batches of orders at once).
     engine.dialect.use_insertmanyvalues_wo_returning = True
