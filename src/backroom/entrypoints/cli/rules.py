@@ -69,8 +69,8 @@ def list_rules(store: str = STORE, as_json: bool = JSON) -> None:
     """The store's rules, in the order they run, with how often each fired."""
     with backroom_app() as br:
         rows = rules_db.list_rules(br.engine, br.store_id(store))
-    print_rows("Rules", rows, ["position", "name", "mode", "version", "when", "if", "then", "fired_live",
-                               "fired_shadow"], as_json)
+    print_rows("Rules (in the order they run; conditions: rules show NAME or --json)", rows,
+               ["position", "name", "mode", "version", "when", "then", "fired_live", "fired_shadow"], as_json)
 
 
 @app.command("show")
@@ -214,5 +214,5 @@ def _outcome(outcome: dict[str, Any]) -> str:
     if "error" in outcome:
         return f"error: {outcome['error']}"
     if outcome.get("mode") == "shadow":
-        return "would: " + ", ".join(a["action"] for a in outcome.get("would", []))
+        return "would: " + "; ".join(f"{a['action']}({_short(a['params'])})" for a in outcome.get("would", []))
     return "; ".join(f"{a['action']}: {a['result']}" for a in outcome.get("actions", []))
