@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from backroom.adapters.db import queries
 from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_rows, print_table
@@ -29,14 +30,22 @@ def show(order_id: int, store: str = STORE, as_json: bool = typer.Option(False, 
     if as_json:
         print_json(detail)
         return
-    console.print(f"[bold]Order {detail['number']}[/] (id {detail['id']}) — {detail['status']}, "
+    console.print(f"[bold]Order {escape(detail['number'])}[/] (id {detail['id']}) — {detail['status']}, "
                   f"{detail['total']} {detail['currency']}, payment {detail['payment_state']}")
+    extras = [f"holds: {', '.join(detail['holds'])}" if detail["holds"] else "",
+              f"tags: {', '.join(detail['tags'])}" if detail["tags"] else "",
+              f"priority {detail['priority']}" if detail["priority"] else ""]
+    if any(extras):
+        console.print(escape("; ".join(x for x in extras if x)))
+    for note in detail["notes"]:
+        console.print(escape(f"note ({note['by']}, {note['at']}): {note['text']}"))
     print_table("Lines", detail["lines"], ["sku", "title", "quantity", "unit_price"])
     print_table("Reservations", detail["reservations"], ["sku", "location_id", "quantity"])
     print_table("Effects", detail["effects"], ["id", "kind", "status", "attempts", "key"])
     print_table("Review items", detail["review_items"], ["id", "reason_code", "status"])
     for d in detail["decisions"]:
-        console.print(f"[dim]{d['at']}[/] {d['policy']} v{d['policy_version']} ← {d['trigger']}: {d['outcome']}")
+        console.print(f"[dim]{d['at']}[/] " + escape(f"{d['policy']} v{d['policy_version']} ← {d['trigger']}: "
+                                                     f"saw {d['inputs']} → {d['outcome']}"))
 
 
 @app.command("cancel")
