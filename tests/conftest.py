@@ -59,6 +59,21 @@ def database_url(pg_server: str, template_db: str) -> Iterator[str]:
     drop_database(pg_server, name)
 
 
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The project's shared real data (BACKROOM_SHARED_DATA, default ../shared/data beside the checkout). Tests that
+    need it skip without it, unless BACKROOM_REQUIRE_SHARED_DATA=1 (CI), where its absence is a failure."""
+    candidates = [Path(os.environ["BACKROOM_SHARED_DATA"])] if os.environ.get("BACKROOM_SHARED_DATA") else [
+        Path(__file__).resolve().parents[1].parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    for path in candidates:
+        if path.is_dir():
+            return path
+    message = f"shared data not found (looked in {', '.join(map(str, candidates))}); set BACKROOM_SHARED_DATA"
+    if os.environ.get("BACKROOM_REQUIRE_SHARED_DATA") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture
 def mail() -> Iterator[MailCatcher]:
     with MailCatcher() as catcher:

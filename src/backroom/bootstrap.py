@@ -23,6 +23,8 @@ from backroom.adapters.queue.worker import PeriodicCheck, make_app, run_worker
 from backroom.adapters.warehouse.senders import CsvWarehouse, HttpWarehouse
 from backroom.config import Settings
 from backroom.connectors.generic import parse_order
+from backroom.connectors.shopify import mapping as shopify_mapping
+from backroom.connectors.shopify import webhooks as shopify_webhooks
 from backroom.errors import BackroomError
 from backroom.orders import commands, handlers
 from backroom.orders.commands import ImportOrders
@@ -38,6 +40,14 @@ class IngestOutcome:
     outcome: str
     order_id: int | None
     status: str | None
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    source_id: str
+    topic: str
+    outcome: str  # created | existing | processed | ignored | duplicate
+    detail: str
 
 
 @dataclass
@@ -84,6 +94,31 @@ class Backroom:
         result = results[0]
         return IngestOutcome(entry.source_id, "created" if result.created else "existing", result.order_id,
                              result.status)
+
+    def ingest_shopify(self, body: bytes, headers: Mapping[str, str], store: str) -> WebhookOutcome:
+        """A verified Shopify webhook: recorded once under its event id, mapped to one of our commands and run in
+        the same transaction, or recorded as ignored with the reason (see connectors/shopify/manifest.py)."""
+        store_id = self.store_id(store)
+        delivery = shopify_webhooks.delivery(headers)
+        entry = InboxEntry.from_raw("shopify", delivery.delivery_id, delivery.topic or "unknown", body, headers)
+        try:
+            mapped = shopify_mapping.map_webhook(delivery.topic, body, source_ref=f"shopify:{entry.source_id}")
+            if isinstance(mapped, shopify_mapping.Ignored):
+                record_rejected(self.engine, store_id, entry, "processed", f"ignored: {mapped.reason}")
+                return WebhookOutcome(entry.source_id, delivery.topic, "ignored", mapped.reason)
+            result = self.bus.handle(mapped, store_id, (entry,))
+        except DuplicateDelivery:
+            return WebhookOutcome(entry.source_id, delivery.topic, "duplicate", "")
+        except BackroomError as err:
+            record_rejected(self.engine, store_id, entry, "rejected", f"{err.code}: {err.message}")
+            raise
+        except Exception as err:
+            record_rejected(self.engine, store_id, entry, "failed", type(err).__name__)
+            raise
+        if isinstance(result, list):  # ImportOrders
+            return WebhookOutcome(entry.source_id, delivery.topic, "created" if result[0].created else "existing",
+                                  result[0].status)
+        return WebhookOutcome(entry.source_id, delivery.topic, "processed", str(result))
 
     async def run_worker(self, *, wait: bool = True, install_signal_handlers: bool | None = None) -> None:
         """A procrastinate worker for this installation's effects (see adapters.queue.worker.run_worker)."""
@@ -136,6 +171,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
     routes: dict[type[Any], Callable[..., Any]] = {
         commands.ImportOrders: handlers.import_orders,
         commands.CancelOrder: handlers.cancel_order,
+        commands.CancelOrderByReference: handlers.cancel_order_by_reference,
+        commands.RecordShipmentByReference: handlers.record_shipment_by_reference,
         commands.RecordShipment: handlers.record_shipment,
         commands.RecordDelivery: handlers.record_delivery,
         commands.ReceiveStock: handlers.receive_stock,

@@ -51,6 +51,14 @@ class SlackSettings(BaseModel):
     timeout_s: float = 10.0
 
 
+class ShopifySettings(BaseModel):
+    """Webhooks from Shopify stores: the app's client secret, and which backroom store each shop domain feeds
+    (``{"acme.myshopify.com": "acme"}``; a shop not listed feeds the store named after its subdomain)."""
+
+    webhook_secret: SecretStr | None = None
+    shops: dict[str, str] = Field(default_factory=dict)
+
+
 class RulesSettings(BaseModel):
     webhook_secret: SecretStr | None = None
     webhook_timeout_s: float = 10.0
@@ -89,6 +97,7 @@ class Settings(BaseSettings):
     low_stock_threshold: int = 5
     smtp: SmtpSettings = SmtpSettings()
     slack: SlackSettings = SlackSettings()
+    shopify: ShopifySettings = ShopifySettings()
     rules: RulesSettings = RulesSettings()
     alerts: AlertSettings = AlertSettings()
     warehouse: WarehouseSettings = WarehouseSettings()

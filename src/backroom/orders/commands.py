@@ -46,6 +46,27 @@ class RecordShipment(Command):
 
 
 @dataclass(frozen=True)
+class CancelOrderByReference(Command):
+    """A cancellation that names the order as the store does (a platform webhook): a no-op for an unknown order."""
+
+    channel: str
+    external_id: str
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class RecordShipmentByReference(Command):
+    """A shipment recorded on the platform (the store fulfilled it there): a no-op for an unknown order."""
+
+    channel: str
+    external_id: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str = ""
+
+
+@dataclass(frozen=True)
 class RecordDelivery(Command):
     order_id: int
 

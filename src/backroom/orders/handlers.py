@@ -283,17 +283,53 @@ def record_shipment(cmd: commands.RecordShipment, uow: OrdersUnitOfWork, setting
             return  # a repeated tracking update changes nothing
         if order.status != OrderStatus.FULFILLMENT_REQUESTED:
             raise Conflict(f"order {order.number} is {order.status.value}; only requested orders can ship")
-        pool = uow.stock.lock({r.sku for r in order.reservations})
-        for r in order.take_reservations():
-            pool.ship(r.as_allocation(), order.reference)
-        order.move_to(OrderStatus.SHIPPED)
-        uow.orders.record_shipment(order, cmd.carrier, cmd.tracking_number, cmd.tracking_url)
-        _emit(uow, "order_shipped", order, carrier=cmd.carrier, tracking_number=cmd.tracking_number)
-        _email(
-            uow, order, "shipping_confirmation",
-            {"carrier": cmd.carrier, "tracking_number": cmd.tracking_number, "tracking_url": cmd.tracking_url},
-        )
+        _ship(order, cmd.carrier, cmd.tracking_number, cmd.tracking_url, uow)
         uow.commit()
+
+
+def _ship(order: Order, carrier: str, tracking_number: str, tracking_url: str, uow: OrdersUnitOfWork) -> None:
+    pool = uow.stock.lock({r.sku for r in order.reservations})
+    for r in order.take_reservations():
+        pool.ship(r.as_allocation(), order.reference)
+    order.move_to(OrderStatus.SHIPPED)
+    uow.orders.record_shipment(order, carrier, tracking_number, tracking_url)
+    _emit(uow, "order_shipped", order, carrier=carrier, tracking_number=tracking_number)
+    _email(uow, order, "shipping_confirmation",
+           {"carrier": carrier, "tracking_number": tracking_number, "tracking_url": tracking_url})
+
+
+def cancel_order_by_reference(cmd: commands.CancelOrderByReference, uow: OrdersUnitOfWork,
+                              settings: PipelineSettings) -> str:
+    with uow:
+        found = uow.orders.existing(cmd.channel, {cmd.external_id}).get(cmd.external_id)
+        if found is None:
+            uow.commit()  # the input is recorded as processed: there is nothing of ours to cancel
+            return "unknown order"
+        order = uow.orders.get(found[0])
+        if order.status == OrderStatus.CANCELLED:
+            uow.commit()
+            return "already cancelled"
+        _cancel(order, cmd.reason, cmd.actor, uow, settings)
+        uow.commit()
+    return "cancelled"
+
+
+def record_shipment_by_reference(cmd: commands.RecordShipmentByReference, uow: OrdersUnitOfWork,
+                                 settings: PipelineSettings) -> str:
+    with uow:
+        found = uow.orders.existing(cmd.channel, {cmd.external_id}).get(cmd.external_id)
+        if found is None:
+            uow.commit()
+            return "unknown order"
+        order = uow.orders.get(found[0])
+        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            uow.commit()
+            return f"already {order.status.value}"
+        if order.status != OrderStatus.FULFILLMENT_REQUESTED:
+            raise Conflict(f"order {order.number} is {order.status.value}; only requested orders can ship")
+        _ship(order, cmd.carrier, cmd.tracking_number, cmd.tracking_url, uow)
+        uow.commit()
+    return "shipped"
 
 
 def record_delivery(cmd: commands.RecordDelivery, uow: OrdersUnitOfWork, settings: PipelineSettings) -> None:

@@ -2,6 +2,7 @@
 
     GET  /healthz            public
     POST /inbound/orders     public but signed: X-Backroom-Signature = base64 HMAC-SHA256(raw body, inbound secret)
+    POST /webhooks/shopify   public but signed: X-Shopify-Hmac-Sha256 with the Shopify app's client secret
     *    /api/...            Authorization: Bearer $BACKROOM_API_TOKEN; store chosen by X-Backroom-Store (slug)
                              (orders, stock, review, rules: list/save/check/test/mode/history, summary)
 
@@ -35,6 +36,7 @@ from backroom.adapters.db import tables as t
 from backroom.adapters.db.inbox import record_rejected
 from backroom.bootstrap import Backroom
 from backroom.connectors import generic
+from backroom.connectors.shopify import webhooks as shopify_webhooks
 from backroom.errors import BackroomError, Conflict, InvalidInput, NotFound, RetryableConflict, SignatureInvalid
 from backroom.orders.commands import CancelOrder, ReceiveStock, ResolveReviewItem
 from backroom.orders.error_codes import ReviewAction
@@ -266,6 +268,56 @@ async def inbound_order(
     log.info("inbound delivery %s: %s (order %s, %s)", outcome.source_id, outcome.outcome, outcome.order_id,
              outcome.status)
     return InboundOutcome.model_validate(dataclasses.asdict(outcome))
+
+
+class WebhookReply(BaseModel):
+    source_id: str
+    topic: str
+    outcome: str
+    detail: str
+
+
+@inbound.post(
+    "/webhooks/shopify",
+    summary="Receive a Shopify webhook (X-Shopify-Hmac-Sha256 with the app's client secret)",
+    responses={
+        400: {"description": "not a payload we can accept (kept in the inbox as 'rejected')"},
+        401: {"description": "signature missing or wrong (kept in the inbox as 'rejected')"},
+        413: {"description": "body over 1 MB (not kept)"},
+        503: {"description": "no Shopify webhook secret configured"},
+    },
+)
+async def shopify_webhook(request: Request, backroom: BackroomDep) -> WebhookReply:
+    """Recorded once under X-Shopify-Event-Id (else X-Shopify-Webhook-Id); a repeat answers 200 'duplicate'. Topics
+    backroom does not act on answer 200 'ignored' with the reason, so Shopify does not retry them."""
+    settings = backroom.settings.shopify
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not secret:
+        raise ApiProblem(503, "shopify_not_configured", "Shopify webhooks are disabled: set "
+                                                        "BACKROOM_SHOPIFY__WEBHOOK_SECRET")
+    body = await _read_body(request, MAX_INBOUND_BYTES)
+    headers = dict(request.headers)
+    delivery = shopify_webhooks.delivery(headers)
+    slug = settings.shops.get(delivery.shop) or _shop_slug(delivery.shop)
+    problem: BackroomError | None = None
+    if not shopify_webhooks.verify(secret, body, headers):
+        problem = SignatureInvalid("X-Shopify-Hmac-Sha256 is missing or does not match the body")
+    elif slug is None:
+        problem = InvalidInput("X-Shopify-Shop-Domain is missing or not a shop domain", code="invalid_shop")
+    if problem is not None or slug is None:
+        entry = InboxEntry.from_raw("shopify", delivery.delivery_id, delivery.topic or "unknown", body, headers)
+        await run_in_threadpool(_keep_rejected, backroom, slug or backroom.settings.store, entry,
+                                problem.code if problem else "invalid_shop")
+        log.info("shopify delivery %s rejected: %s", entry.source_id, problem.code if problem else "invalid_shop")
+        raise problem or InvalidInput("no shop", code="invalid_shop")
+    outcome = await run_in_threadpool(backroom.ingest_shopify, body, headers, slug)
+    log.info("shopify delivery %s (%s): %s", outcome.source_id, outcome.topic, outcome.outcome)
+    return WebhookReply.model_validate(dataclasses.asdict(outcome))
+
+
+def _shop_slug(domain: str) -> str | None:
+    sub = domain.split(".", 1)[0]
+    return sub if _STORE_SLUG.fullmatch(sub) else None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -1,0 +1,1 @@
+"""Shopify: webhooks in (verified, deduplicated, mapped to our commands). See manifest.py for what is covered."""

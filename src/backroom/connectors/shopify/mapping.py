@@ -1,0 +1,117 @@
+"""Shopify payloads → our commands.
+
+Ids: Shopify's are 64-bit and exceed 2^53, so a JavaScript float round-trip rounds them (the documented samples
+show ``"id": 820982911946154500`` beside ``gid://shopify/Order/820982911946154508``). Python parses JSON integers
+exactly; where a payload carries both, the number in ``admin_graphql_api_id`` is the one trusted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from backroom.connectors.generic import OrderIn
+from backroom.connectors.shopify.manifest import classify
+from backroom.errors import InvalidInput
+from backroom.orders import commands
+from backroom.shared.messages import Command
+
+CHANNEL = "shopify"
+
+FINANCIAL_STATUS = {
+    "paid": "paid", "partially_refunded": "paid", "authorized": "authorized", "pending": "pending",
+    "partially_paid": "pending", "expired": "failed", "refunded": "refunded", "voided": "voided",
+}
+
+
+@dataclass(frozen=True)
+class Ignored:
+    topic: str
+    reason: str
+
+
+def map_webhook(topic: str, body: bytes, source_ref: str = "") -> Command | Ignored:
+    subscribed, why = classify(topic)
+    if not subscribed:
+        return Ignored(topic, why)
+    payload = _json(body)
+    if topic in ("orders/create", "orders/updated", "orders/paid"):
+        return commands.ImportOrders((order_command(payload, source_ref),))
+    if topic == "orders/cancelled":
+        return commands.CancelOrderByReference(CHANNEL, order_id(payload), str(payload.get("cancel_reason") or
+                                                                                "cancelled in Shopify"), "shopify")
+    if topic == "fulfillments/create":
+        return commands.RecordShipmentByReference(
+            CHANNEL, _id(payload.get("order_id"), "order_id"), str(payload.get("tracking_company") or ""),
+            str(payload.get("tracking_number") or ""), str(payload.get("tracking_url") or ""))
+    raise AssertionError(f"subscribed topic {topic} has no mapping")  # manifest and mapping disagree
+
+
+def order_id(payload: dict[str, Any]) -> str:
+    gid = payload.get("admin_graphql_api_id")
+    if isinstance(gid, str) and gid.rsplit("/", 1)[-1].isdigit():
+        return gid.rsplit("/", 1)[-1]
+    return _id(payload.get("id"), "id")
+
+
+def order_command(payload: dict[str, Any], source_ref: str = "") -> commands.IncomingOrder:
+    """A Shopify order in our generic shape, validated by the same model as every other order input."""
+    customer = payload.get("customer") or {}
+    shipping = payload.get("shipping_address") or payload.get("billing_address")
+    billing = payload.get("billing_address")
+    email = payload.get("email") or payload.get("contact_email") or customer.get("email") or ""
+    generic = {
+        "id": order_id(payload),
+        "number": str(payload.get("name") or payload.get("order_number") or ""),
+        "email": email,
+        "customer_name": (shipping or {}).get("name") or " ".join(
+            p for p in (customer.get("first_name"), customer.get("last_name")) if p),
+        "currency": payload.get("currency") or "",
+        "payment_state": FINANCIAL_STATUS.get(str(payload.get("financial_status")), "pending"),
+        "shipping_address": _address(shipping) if shipping else None,
+        "billing_address": _address(billing) if billing else None,
+        "lines": [_line(item) for item in payload.get("line_items") or [] if item.get("requires_shipping", True)],
+        "placed_at": payload.get("created_at"),
+    }
+    try:
+        return OrderIn.model_validate(generic).to_command(CHANNEL, source_ref)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'order'}: {e['msg']}"
+                             for e in err.errors(include_url=False))
+        raise InvalidInput(f"Shopify order {generic['number'] or generic['id']}: {problems}",
+                           code="invalid_order") from err
+
+
+def _address(a: dict[str, Any]) -> dict[str, str]:
+    return {
+        "name": str(a.get("name") or " ".join(p for p in (a.get("first_name"), a.get("last_name")) if p)),
+        "line1": str(a.get("address1") or ""), "line2": str(a.get("address2") or ""), "city": str(a.get("city") or ""),
+        "postal_code": str(a.get("zip") or ""), "area": str(a.get("province_code") or ""),
+        "country": str(a.get("country_code") or ""), "phone": str(a.get("phone") or ""),
+    }
+
+
+def _line(item: dict[str, Any]) -> dict[str, Any]:
+    """A line without a SKU is named by its variant, so it is held as an unknown SKU rather than dropped."""
+    sku = item.get("sku") or f"shopify-variant-{item.get('variant_id') or item.get('id')}"
+    title = " — ".join(p for p in (item.get("title"), item.get("variant_title")) if p)
+    return {"sku": str(sku), "quantity": item.get("quantity"), "unit_price": item.get("price"), "title": title}
+
+
+def _id(value: Any, field: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise InvalidInput(f"Shopify payload has no usable {field}", code="invalid_payload")
+    return str(value)
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise InvalidInput(f"body is not JSON: {err}", code="malformed_json") from err
+    if not isinstance(data, dict):
+        raise InvalidInput("body is not a JSON object", code="malformed_json")
+    return data
