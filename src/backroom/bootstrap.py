@@ -23,8 +23,7 @@ from backroom.adapters.queue.worker import PeriodicCheck, make_app, run_worker
 from backroom.adapters.warehouse.senders import CsvWarehouse, HttpWarehouse
 from backroom.config import Settings
 from backroom.connectors.generic import parse_order
-from backroom.connectors.shopify import mapping as shopify_mapping
-from backroom.connectors.shopify import webhooks as shopify_webhooks
+from backroom.connectors.ignored import Ignored
 from backroom.errors import BackroomError
 from backroom.orders import commands, handlers
 from backroom.orders.commands import ImportOrders
@@ -40,6 +39,9 @@ class IngestOutcome:
     outcome: str
     order_id: int | None
     status: str | None
+
+
+WebhookMapper = Callable[[str, bytes, str], Any]  # (topic, body, source ref) → a command, or Ignored
 
 
 @dataclass(frozen=True)
@@ -95,20 +97,20 @@ class Backroom:
         return IngestOutcome(entry.source_id, "created" if result.created else "existing", result.order_id,
                              result.status)
 
-    def ingest_shopify(self, body: bytes, headers: Mapping[str, str], store: str) -> WebhookOutcome:
-        """A verified Shopify webhook: recorded once under its event id, mapped to one of our commands and run in
-        the same transaction, or recorded as ignored with the reason (see connectors/shopify/manifest.py)."""
+    def ingest_webhook(self, source: str, delivery_id: str | None, topic: str, body: bytes,
+                       headers: Mapping[str, str], store: str, mapper: WebhookMapper) -> WebhookOutcome:
+        """A verified platform webhook: recorded once under its delivery id, mapped to one of our commands and run
+        in the same transaction, or recorded as ignored with the reason (see each connector's manifest.py)."""
         store_id = self.store_id(store)
-        delivery = shopify_webhooks.delivery(headers)
-        entry = InboxEntry.from_raw("shopify", delivery.delivery_id, delivery.topic or "unknown", body, headers)
+        entry = InboxEntry.from_raw(source, delivery_id, topic or "unknown", body, headers)
         try:
-            mapped = shopify_mapping.map_webhook(delivery.topic, body, source_ref=f"shopify:{entry.source_id}")
-            if isinstance(mapped, shopify_mapping.Ignored):
+            mapped = mapper(topic, body, f"{source}:{entry.source_id}")
+            if isinstance(mapped, Ignored):
                 record_rejected(self.engine, store_id, entry, "processed", f"ignored: {mapped.reason}")
-                return WebhookOutcome(entry.source_id, delivery.topic, "ignored", mapped.reason)
+                return WebhookOutcome(entry.source_id, topic, "ignored", mapped.reason)
             result = self.bus.handle(mapped, store_id, (entry,))
         except DuplicateDelivery:
-            return WebhookOutcome(entry.source_id, delivery.topic, "duplicate", "")
+            return WebhookOutcome(entry.source_id, topic, "duplicate", "")
         except BackroomError as err:
             record_rejected(self.engine, store_id, entry, "rejected", f"{err.code}: {err.message}")
             raise
@@ -116,9 +118,9 @@ class Backroom:
             record_rejected(self.engine, store_id, entry, "failed", type(err).__name__)
             raise
         if isinstance(result, list):  # ImportOrders
-            return WebhookOutcome(entry.source_id, delivery.topic, "created" if result[0].created else "existing",
+            return WebhookOutcome(entry.source_id, topic, "created" if result[0].created else "existing",
                                   result[0].status)
-        return WebhookOutcome(entry.source_id, delivery.topic, "processed", str(result))
+        return WebhookOutcome(entry.source_id, topic, "processed", str(result))
 
     async def run_worker(self, *, wait: bool = True, install_signal_handlers: bool | None = None) -> None:
         """A procrastinate worker for this installation's effects (see adapters.queue.worker.run_worker)."""

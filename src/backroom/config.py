@@ -59,6 +59,14 @@ class ShopifySettings(BaseModel):
     shops: dict[str, str] = Field(default_factory=dict)
 
 
+class WooCommerceSettings(BaseModel):
+    """Webhooks from WooCommerce sites: the secret set on the webhooks, and which backroom store each site feeds
+    (``{"shop.example.com": "acme"}`` by host; a site not listed feeds the store named after its host)."""
+
+    webhook_secret: SecretStr | None = None
+    sites: dict[str, str] = Field(default_factory=dict)
+
+
 class RulesSettings(BaseModel):
     webhook_secret: SecretStr | None = None
     webhook_timeout_s: float = 10.0
@@ -98,6 +106,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     slack: SlackSettings = SlackSettings()
     shopify: ShopifySettings = ShopifySettings()
+    woocommerce: WooCommerceSettings = WooCommerceSettings()
     rules: RulesSettings = RulesSettings()
     alerts: AlertSettings = AlertSettings()
     warehouse: WarehouseSettings = WarehouseSettings()

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from backroom.connectors.ignored import Ignored
 from backroom.connectors.shopify import manifest
-from backroom.connectors.shopify.mapping import Ignored, map_webhook, order_command
+from backroom.connectors.shopify.mapping import map_webhook, order_command
 from backroom.connectors.shopify.webhooks import delivery, verify
 from backroom.errors import InvalidInput
 from backroom.orders import commands

@@ -8,12 +8,12 @@ exactly; where a payload carries both, the number in ``admin_graphql_api_id`` is
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from backroom.connectors.generic import OrderIn
+from backroom.connectors.ignored import Ignored
 from backroom.connectors.shopify.manifest import classify
 from backroom.errors import InvalidInput
 from backroom.orders import commands
@@ -25,12 +25,6 @@ FINANCIAL_STATUS = {
     "paid": "paid", "partially_refunded": "paid", "authorized": "authorized", "pending": "pending",
     "partially_paid": "pending", "expired": "failed", "refunded": "refunded", "voided": "voided",
 }
-
-
-@dataclass(frozen=True)
-class Ignored:
-    topic: str
-    reason: str
 
 
 def map_webhook(topic: str, body: bytes, source_ref: str = "") -> Command | Ignored:

@@ -3,6 +3,7 @@
     GET  /healthz            public
     POST /inbound/orders     public but signed: X-Backroom-Signature = base64 HMAC-SHA256(raw body, inbound secret)
     POST /webhooks/shopify   public but signed: X-Shopify-Hmac-Sha256 with the Shopify app's client secret
+    POST /webhooks/woocommerce  public but signed: X-WC-Webhook-Signature with the webhooks' secret
     *    /api/...            Authorization: Bearer $BACKROOM_API_TOKEN; store chosen by X-Backroom-Store (slug)
                              (orders, stock, review, rules: list/save/check/test/mode/history, summary)
 
@@ -21,6 +22,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
 from typing import Annotated, Any, Literal, cast
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -36,7 +38,10 @@ from backroom.adapters.db import tables as t
 from backroom.adapters.db.inbox import record_rejected
 from backroom.bootstrap import Backroom
 from backroom.connectors import generic
+from backroom.connectors.shopify import mapping as shopify_mapping
 from backroom.connectors.shopify import webhooks as shopify_webhooks
+from backroom.connectors.woocommerce import mapping as woo_mapping
+from backroom.connectors.woocommerce import webhooks as woo_webhooks
 from backroom.errors import BackroomError, Conflict, InvalidInput, NotFound, RetryableConflict, SignatureInvalid
 from backroom.orders.commands import CancelOrder, ReceiveStock, ResolveReviewItem
 from backroom.orders.error_codes import ReviewAction
@@ -310,8 +315,51 @@ async def shopify_webhook(request: Request, backroom: BackroomDep) -> WebhookRep
                                 problem.code if problem else "invalid_shop")
         log.info("shopify delivery %s rejected: %s", entry.source_id, problem.code if problem else "invalid_shop")
         raise problem or InvalidInput("no shop", code="invalid_shop")
-    outcome = await run_in_threadpool(backroom.ingest_shopify, body, headers, slug)
+    outcome = await run_in_threadpool(backroom.ingest_webhook, "shopify", delivery.delivery_id, delivery.topic, body,
+                                      headers, slug, shopify_mapping.map_webhook)
     log.info("shopify delivery %s (%s): %s", outcome.source_id, outcome.topic, outcome.outcome)
+    return WebhookReply.model_validate(dataclasses.asdict(outcome))
+
+
+@inbound.post(
+    "/webhooks/woocommerce",
+    summary="Receive a WooCommerce webhook (X-WC-Webhook-Signature with the webhook's secret)",
+    responses={
+        400: {"description": "not a payload we can accept (kept in the inbox as 'rejected')"},
+        401: {"description": "signature missing or wrong (kept in the inbox as 'rejected')"},
+        413: {"description": "body over 1 MB (not kept)"},
+        503: {"description": "no WooCommerce webhook secret configured"},
+    },
+)
+async def woocommerce_webhook(request: Request, backroom: BackroomDep) -> WebhookReply:
+    """Recorded once under X-WC-Webhook-Delivery-ID; the unsigned ping WooCommerce sends when a webhook is created
+    answers 200 'ping' (WooCommerce disables a webhook after 5 failed deliveries in a row)."""
+    settings = backroom.settings.woocommerce
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not secret:
+        raise ApiProblem(503, "woocommerce_not_configured", "WooCommerce webhooks are disabled: set "
+                                                            "BACKROOM_WOOCOMMERCE__WEBHOOK_SECRET")
+    body = await _read_body(request, MAX_INBOUND_BYTES)
+    headers = dict(request.headers)
+    if woo_webhooks.is_ping(body, headers):
+        return WebhookReply(source_id="", topic="ping", outcome="ping", detail="webhook reachable")
+    delivery = woo_webhooks.delivery(headers)
+    host = urlsplit(delivery.source).hostname or ""
+    slug = settings.sites.get(host) or _shop_slug(host.replace(".", "-"))
+    problem: BackroomError | None = None
+    if not woo_webhooks.verify(secret, body, headers):
+        problem = SignatureInvalid("X-WC-Webhook-Signature is missing or does not match the body")
+    elif slug is None:
+        problem = InvalidInput("X-WC-Webhook-Source is missing or not a site URL", code="invalid_site")
+    if problem is not None or slug is None:
+        entry = InboxEntry.from_raw("woocommerce", delivery.delivery_id, delivery.topic or "unknown", body, headers)
+        code = problem.code if problem else "invalid_site"
+        await run_in_threadpool(_keep_rejected, backroom, slug or backroom.settings.store, entry, code)
+        log.info("woocommerce delivery %s rejected: %s", entry.source_id, code)
+        raise problem or InvalidInput("no site", code="invalid_site")
+    outcome = await run_in_threadpool(backroom.ingest_webhook, "woocommerce", delivery.delivery_id, delivery.topic,
+                                      body, headers, slug, woo_mapping.map_webhook)
+    log.info("woocommerce delivery %s (%s): %s", outcome.source_id, outcome.topic, outcome.outcome)
     return WebhookReply.model_validate(dataclasses.asdict(outcome))
 
 

@@ -1,0 +1,1 @@
+"""WooCommerce: webhooks in (verified, deduplicated, mapped to our commands). See manifest.py for what is covered."""

@@ -1,0 +1,94 @@
+"""WooCommerce webhooks over HTTP on real PostgreSQL: the creation ping, verified deliveries recorded once per
+delivery id, orders imported, status changes followed, bad signatures kept and refused."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from starlette.exceptions import StarletteDeprecationWarning
+from tests.conftest import rows, scalar, seed_catalog
+
+from backroom.bootstrap import Backroom
+from backroom.config import WooCommerceSettings
+from backroom.entrypoints.api.app import create_app
+from backroom.shared.hashing import sign
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.integration
+
+SECRET = "wc-webhook-secret"
+
+
+@pytest.fixture
+def client(app: Backroom) -> Iterator[TestClient]:
+    app.settings = app.settings.model_copy(update={"woocommerce": WooCommerceSettings(
+        webhook_secret=SecretStr(SECRET), sites={"shop.example.com": "default"})})
+    with TestClient(create_app(app)) as c:
+        yield c
+
+
+def documented_order(shared: Path, **changes: Any) -> dict[str, Any]:
+    order: dict[str, Any] = json.loads(
+        (shared / "connectors/woocommerce_rest_v3/json_examples/orders__retrieve_an_order.json").read_text())
+    order["line_items"] = [{"id": 1, "name": "Lamp", "product_id": 7, "quantity": 1, "sku": "LAMP", "price": 20}]
+    order["shipping"] = {**order["shipping"], "country": "GB", "postcode": "SW1A 2AA", "city": "London", "state": ""}
+    return {**order, **changes}
+
+
+def send(client: TestClient, topic: str, payload: dict[str, Any], delivery_id: str, *,
+         secret: str = SECRET) -> tuple[int, dict[str, Any]]:
+    body = json.dumps(payload).encode()
+    response = client.post("/webhooks/woocommerce", content=body, headers={
+        "Content-Type": "application/json", "X-WC-Webhook-Topic": topic, "X-WC-Webhook-Delivery-ID": delivery_id,
+        "X-WC-Webhook-Source": "https://shop.example.com/", "X-WC-Webhook-Signature": sign(secret, body)})
+    return response.status_code, response.json()
+
+
+def test_the_creation_ping_is_answered_and_records_nothing(app: Backroom, client: TestClient) -> None:
+    response = client.post("/webhooks/woocommerce", content=b"webhook_id=15",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert (response.status_code, response.json()["outcome"]) == (200, "ping")
+    assert scalar(app, "SELECT count(*) FROM inbox") == 0
+
+
+def test_an_order_is_imported_once_and_follows_its_status(app: Backroom, client: TestClient,
+                                                          shared_data: Path) -> None:
+    seed_catalog(app, {"LAMP": (5, 0)})
+    created = send(client, "order.created", documented_order(shared_data), "d-1")
+    repeat = send(client, "order.created", documented_order(shared_data), "d-1")
+    on_hold = send(client, "order.updated", documented_order(shared_data, status="on-hold"), "d-2")
+    done = send(client, "order.updated", documented_order(shared_data, status="completed"), "d-3")
+
+    assert created == (200, {"source_id": "d-1", "topic": "order.created", "outcome": "created",
+                             "detail": "fulfillment_requested"})
+    assert repeat[1]["outcome"] == "duplicate"
+    assert on_hold[1]["outcome"] == "existing"
+    assert done[1]["detail"] == "shipped"
+    assert rows(app, "SELECT channel, external_id, number, status FROM orders") == [
+        ("woocommerce", "727", "#727", "shipped")]
+
+
+def test_a_cancellation_in_woocommerce_releases_the_stock(app: Backroom, client: TestClient,
+                                                          shared_data: Path) -> None:
+    seed_catalog(app, {"LAMP": (5, 0)})
+    send(client, "order.created", documented_order(shared_data), "d-1")
+    status, reply = send(client, "order.updated", documented_order(shared_data, status="cancelled"), "d-2")
+    assert (status, reply["detail"]) == (200, "cancelled")
+    assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 0
+
+
+def test_a_wrong_signature_is_401_and_kept(app: Backroom, client: TestClient, shared_data: Path) -> None:
+    status, reply = send(client, "order.created", documented_order(shared_data), "d-9", secret="wrong")
+    assert (status, reply["error"]) == (401, "signature_invalid")
+    assert rows(app, "SELECT source, source_id, status, error FROM inbox") == [
+        ("woocommerce", "d-9", "rejected", "signature_invalid")]
+    assert scalar(app, "SELECT count(*) FROM orders") == 0
