@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import Engine
 
 from backroom.adapters.db import alerts, migrate
 from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine, normalize_url
-from backroom.adapters.db.inbox import record_rejected
+from backroom.adapters.db.inbox import processed_ids, record_rejected
 from backroom.adapters.db.uow import SqlUnitOfWork
 from backroom.adapters.email.smtp import SmtpSender
 from backroom.adapters.notify.slack import SlackSender
@@ -29,6 +30,7 @@ from backroom.orders import commands, handlers
 from backroom.orders.commands import ImportOrders
 from backroom.orders.validation import OrderPolicy
 from backroom.rules.engine import RuleEngine
+from backroom.service_layer.batching import Batcher
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry, MessageBus
 from backroom.shared.clock import Clock, SystemClock
 
@@ -62,6 +64,8 @@ class Backroom:
     runner: EffectRunner
     embedded: EmbeddedPostgres | None = None
     _stores: dict[str, int] = field(default_factory=dict)
+    _batcher: Batcher | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store_id(self, slug: str | None = None) -> int:
         slug = slug or self.settings.store
@@ -84,7 +88,7 @@ class Backroom:
         entry = InboxEntry.from_raw(source, source_id, "order", body, headers)
         try:
             command = parse_order(body, channel=source, source_ref=f"{source}:{entry.source_id}")
-            results = self.bus.handle(ImportOrders((command,)), store_id, (entry,))
+            results = [self.batcher().submit(store_id, command, entry)]
         except DuplicateDelivery:
             return IngestOutcome(entry.source_id, "duplicate", None, None)
         except BackroomError as err:
@@ -108,7 +112,10 @@ class Backroom:
             if isinstance(mapped, Ignored):
                 record_rejected(self.engine, store_id, entry, "processed", f"ignored: {mapped.reason}")
                 return WebhookOutcome(entry.source_id, topic, "ignored", mapped.reason)
-            result = self.bus.handle(mapped, store_id, (entry,))
+            if isinstance(mapped, ImportOrders) and len(mapped.orders) == 1:
+                result = [self.batcher().submit(store_id, mapped.orders[0], entry)]
+            else:
+                result = self.bus.handle(mapped, store_id, (entry,))
         except DuplicateDelivery:
             return WebhookOutcome(entry.source_id, topic, "duplicate", "")
         except BackroomError as err:
@@ -145,7 +152,18 @@ class Backroom:
                 if not due_jobs(conn):
                     return
 
+    def batcher(self) -> Batcher:
+        """Orders arriving on concurrent requests share transactions (service_layer/batching.py)."""
+        with self._lock:
+            if self._batcher is None:
+                self._batcher = Batcher(
+                    lambda store_id, orders, entries: self.bus.handle(ImportOrders(tuple(orders)), store_id, entries),
+                    functools.partial(processed_ids, self.engine))
+            return self._batcher
+
     def close(self) -> None:
+        if self._batcher is not None:
+            self._batcher.close()
         self.engine.dispose()
         if self.embedded is not None:
             self.embedded.stop()

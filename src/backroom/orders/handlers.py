@@ -6,6 +6,7 @@ Pure with respect to the outside world: they change state through the unit of wo
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -54,7 +55,13 @@ def import_orders(
         if fresh:
             _import_fresh(fresh, uow, settings, results)
         uow.commit()
-    return [results[(o.channel, o.external_id)] for o in cmd.orders]
+    out, first = [], set()
+    for o in cmd.orders:  # the same order twice in one batch (two deliveries of it): created once, then existing
+        key = (o.channel, o.external_id)
+        result = results[key]
+        out.append(result if key not in first else dataclasses.replace(result, created=False))
+        first.add(key)
+    return out
 
 
 def _fresh_orders(
