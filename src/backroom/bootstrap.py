@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,17 +88,11 @@ class Backroom:
         store_id = self.store_id(store)
         entry = InboxEntry.from_raw(source, source_id, "order", body, headers)
         try:
-            command = parse_order(body, channel=source, source_ref=f"{source}:{entry.source_id}")
-            results = [self.batcher().submit(store_id, command, entry)]
+            with self._kept_if_refused(store_id, entry):
+                command = parse_order(body, channel=source, source_ref=f"{source}:{entry.source_id}")
+                result = self.batcher().submit(store_id, command, entry)
         except DuplicateDelivery:
             return IngestOutcome(entry.source_id, "duplicate", None, None)
-        except BackroomError as err:
-            record_rejected(self.engine, store_id, entry, "rejected", f"{err.code}: {err.message}")
-            raise
-        except Exception as err:
-            record_rejected(self.engine, store_id, entry, "failed", type(err).__name__)
-            raise
-        result = results[0]
         return IngestOutcome(entry.source_id, "created" if result.created else "existing", result.order_id,
                              result.status)
 
@@ -108,22 +103,17 @@ class Backroom:
         store_id = self.store_id(store)
         entry = InboxEntry.from_raw(source, delivery_id, topic or "unknown", body, headers)
         try:
-            mapped = mapper(topic, body, f"{source}:{entry.source_id}")
-            if isinstance(mapped, Ignored):
-                record_rejected(self.engine, store_id, entry, "processed", f"ignored: {mapped.reason}")
-                return WebhookOutcome(entry.source_id, topic, "ignored", mapped.reason)
-            if isinstance(mapped, ImportOrders) and len(mapped.orders) == 1:
-                result = [self.batcher().submit(store_id, mapped.orders[0], entry)]
-            else:
-                result = self.bus.handle(mapped, store_id, (entry,))
+            with self._kept_if_refused(store_id, entry):
+                mapped = mapper(topic, body, f"{source}:{entry.source_id}")
+                if isinstance(mapped, Ignored):
+                    record_rejected(self.engine, store_id, entry, "processed", f"ignored: {mapped.reason}")
+                    return WebhookOutcome(entry.source_id, topic, "ignored", mapped.reason)
+                if isinstance(mapped, ImportOrders) and len(mapped.orders) == 1:
+                    result = [self.batcher().submit(store_id, mapped.orders[0], entry)]
+                else:
+                    result = self.bus.handle(mapped, store_id, (entry,))
         except DuplicateDelivery:
             return WebhookOutcome(entry.source_id, topic, "duplicate", "")
-        except BackroomError as err:
-            record_rejected(self.engine, store_id, entry, "rejected", f"{err.code}: {err.message}")
-            raise
-        except Exception as err:
-            record_rejected(self.engine, store_id, entry, "failed", type(err).__name__)
-            raise
         if isinstance(result, list):  # ImportOrders
             return WebhookOutcome(entry.source_id, topic, "created" if result[0].created else "existing",
                                   result[0].status)
@@ -151,6 +141,21 @@ class Backroom:
             with self.engine.connect() as conn:
                 if not due_jobs(conn):
                     return
+
+    @contextlib.contextmanager
+    def _kept_if_refused(self, store_id: int, entry: InboxEntry) -> Iterator[None]:
+        """An input we cannot accept is kept in the inbox ('rejected', or 'failed' for the unexpected) and the
+        error goes on to the caller; a duplicate is just a duplicate."""
+        try:
+            yield
+        except DuplicateDelivery:
+            raise
+        except BackroomError as err:
+            record_rejected(self.engine, store_id, entry, "rejected", f"{err.code}: {err.message}")
+            raise
+        except Exception as err:
+            record_rejected(self.engine, store_id, entry, "failed", type(err).__name__)
+            raise
 
     def batcher(self) -> Batcher:
         """Orders arriving on concurrent requests share transactions (service_layer/batching.py)."""

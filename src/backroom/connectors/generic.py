@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -80,15 +80,31 @@ class OrderIn(_Strict):
         )
 
 
-def parse_order(body: bytes | str, channel: str = "api", source_ref: str = "") -> IncomingOrder:
+def json_object(body: bytes | str) -> dict[str, Any]:
+    """A request body that must be one JSON object (integers exact, as Python parses them)."""
     try:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise InvalidInput(f"body is not JSON: {err}", code="malformed_json") from err
+    if not isinstance(data, dict):
+        raise InvalidInput("body is not a JSON object", code="malformed_json")
+    return data
+
+
+def order_from(data: Any, channel: str, source_ref: str, label: str = "invalid order") -> IncomingOrder:
+    """An order in the generic shape, validated; ``label`` starts the error (``Shopify order #1001``)."""
     try:
         return OrderIn.model_validate(data).to_command(channel, source_ref)
     except ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in err.errors(include_url=False)
         )
-        raise InvalidInput(f"invalid order: {problems}", code="invalid_order") from err
+        raise InvalidInput(f"{label}: {problems}", code="invalid_order") from err
+
+
+def parse_order(body: bytes | str, channel: str = "api", source_ref: str = "") -> IncomingOrder:
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise InvalidInput(f"body is not JSON: {err}", code="malformed_json") from err
+    return order_from(data, channel, source_ref)

@@ -7,12 +7,9 @@ exactly; where a payload carries both, the number in ``admin_graphql_api_id`` is
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pydantic import ValidationError
-
-from backroom.connectors.generic import OrderIn
+from backroom.connectors.generic import json_object, order_from
 from backroom.connectors.ignored import Ignored
 from backroom.connectors.shopify.manifest import classify
 from backroom.errors import InvalidInput
@@ -31,7 +28,7 @@ def map_webhook(topic: str, body: bytes, source_ref: str = "") -> Command | Igno
     subscribed, why = classify(topic)
     if not subscribed:
         return Ignored(topic, why)
-    payload = _json(body)
+    payload = json_object(body)
     if topic in ("orders/create", "orders/updated", "orders/paid"):
         return commands.ImportOrders((order_command(payload, source_ref),))
     if topic == "orders/cancelled":
@@ -70,13 +67,7 @@ def order_command(payload: dict[str, Any], source_ref: str = "") -> commands.Inc
         "lines": [_line(item) for item in payload.get("line_items") or [] if item.get("requires_shipping", True)],
         "placed_at": payload.get("created_at"),
     }
-    try:
-        return OrderIn.model_validate(generic).to_command(CHANNEL, source_ref)
-    except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'order'}: {e['msg']}"
-                             for e in err.errors(include_url=False))
-        raise InvalidInput(f"Shopify order {generic['number'] or generic['id']}: {problems}",
-                           code="invalid_order") from err
+    return order_from(generic, CHANNEL, source_ref, f"Shopify order {generic['number'] or generic['id']}")
 
 
 def _address(a: dict[str, Any]) -> dict[str, str]:
@@ -99,13 +90,3 @@ def _id(value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
         raise InvalidInput(f"Shopify payload has no usable {field}", code="invalid_payload")
     return str(value)
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
-        raise InvalidInput(f"body is not JSON: {err}", code="malformed_json") from err
-    if not isinstance(data, dict):
-        raise InvalidInput("body is not a JSON object", code="malformed_json")
-    return data

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import ValidationError
-
-from backroom.connectors.generic import OrderIn
+from backroom.connectors.generic import json_object, order_from
 from backroom.connectors.ignored import Ignored
 from backroom.connectors.woocommerce.manifest import classify
 from backroom.errors import InvalidInput
@@ -28,7 +25,7 @@ def map_webhook(topic: str, body: bytes, source_ref: str = "") -> Command | Igno
     subscribed, why = classify(topic)
     if not subscribed:
         return Ignored(topic, why)
-    payload = _json(body)
+    payload = json_object(body)
     status = str(payload.get("status") or "")
     if topic == "order.updated" and status in ("cancelled", "refunded"):
         return commands.CancelOrderByReference(CHANNEL, _id(payload), f"{status} in WooCommerce", "woocommerce")
@@ -57,12 +54,7 @@ def order_command(payload: dict[str, Any], source_ref: str = "") -> commands.Inc
         "placed_at": f"{placed}+00:00" if isinstance(placed, str) and "+" not in placed and "Z" not in placed
         else placed,
     }
-    try:
-        return OrderIn.model_validate(generic).to_command(CHANNEL, source_ref)
-    except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'order'}: {e['msg']}"
-                             for e in err.errors(include_url=False))
-        raise InvalidInput(f"WooCommerce order {generic['number']}: {problems}", code="invalid_order") from err
+    return order_from(generic, CHANNEL, source_ref, f"WooCommerce order {generic['number']}")
 
 
 def _address(a: dict[str, Any]) -> dict[str, str]:
@@ -90,13 +82,3 @@ def _id(payload: dict[str, Any]) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
         raise InvalidInput("WooCommerce payload has no usable id", code="invalid_payload")
     return str(value)
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
-        raise InvalidInput(f"body is not JSON: {err}", code="malformed_json") from err
-    if not isinstance(data, dict):
-        raise InvalidInput("body is not a JSON object", code="malformed_json")
-    return data

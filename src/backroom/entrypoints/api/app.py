@@ -36,7 +36,7 @@ from backroom.adapters.db import queries
 from backroom.adapters.db import rules as rules_db
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.inbox import record_rejected
-from backroom.bootstrap import Backroom
+from backroom.bootstrap import Backroom, WebhookMapper
 from backroom.connectors import generic
 from backroom.connectors.shopify import mapping as shopify_mapping
 from backroom.connectors.shopify import webhooks as shopify_webhooks
@@ -303,22 +303,13 @@ async def shopify_webhook(request: Request, backroom: BackroomDep) -> WebhookRep
     body = await _read_body(request, MAX_INBOUND_BYTES)
     headers = dict(request.headers)
     delivery = shopify_webhooks.delivery(headers)
-    slug = settings.shops.get(delivery.shop) or _shop_slug(delivery.shop)
-    problem: BackroomError | None = None
-    if not shopify_webhooks.verify(secret, body, headers):
-        problem = SignatureInvalid("X-Shopify-Hmac-Sha256 is missing or does not match the body")
-    elif slug is None:
-        problem = InvalidInput("X-Shopify-Shop-Domain is missing or not a shop domain", code="invalid_shop")
-    if problem is not None or slug is None:
-        entry = InboxEntry.from_raw("shopify", delivery.delivery_id, delivery.topic or "unknown", body, headers)
-        await run_in_threadpool(_keep_rejected, backroom, slug or backroom.settings.store, entry,
-                                problem.code if problem else "invalid_shop")
-        log.info("shopify delivery %s rejected: %s", entry.source_id, problem.code if problem else "invalid_shop")
-        raise problem or InvalidInput("no shop", code="invalid_shop")
-    outcome = await run_in_threadpool(backroom.ingest_webhook, "shopify", delivery.delivery_id, delivery.topic, body,
-                                      headers, slug, shopify_mapping.map_webhook)
-    log.info("shopify delivery %s (%s): %s", outcome.source_id, outcome.topic, outcome.outcome)
-    return WebhookReply.model_validate(dataclasses.asdict(outcome))
+    return await _platform_webhook(
+        backroom, "shopify", body, headers, delivery.delivery_id, delivery.topic,
+        slug=settings.shops.get(delivery.shop) or _shop_slug(delivery.shop),
+        signature_problem=None if shopify_webhooks.verify(secret, body, headers) else SignatureInvalid(
+            "X-Shopify-Hmac-Sha256 is missing or does not match the body"),
+        no_store=InvalidInput("X-Shopify-Shop-Domain is missing or not a shop domain", code="invalid_shop"),
+        mapper=shopify_mapping.map_webhook)
 
 
 @inbound.post(
@@ -345,21 +336,31 @@ async def woocommerce_webhook(request: Request, backroom: BackroomDep) -> Webhoo
         return WebhookReply(source_id="", topic="ping", outcome="ping", detail="webhook reachable")
     delivery = woo_webhooks.delivery(headers)
     host = urlsplit(delivery.source).hostname or ""
-    slug = settings.sites.get(host) or _shop_slug(host.replace(".", "-"))
-    problem: BackroomError | None = None
-    if not woo_webhooks.verify(secret, body, headers):
-        problem = SignatureInvalid("X-WC-Webhook-Signature is missing or does not match the body")
-    elif slug is None:
-        problem = InvalidInput("X-WC-Webhook-Source is missing or not a site URL", code="invalid_site")
+    return await _platform_webhook(
+        backroom, "woocommerce", body, headers, delivery.delivery_id, delivery.topic,
+        slug=settings.sites.get(host) or _shop_slug(host.replace(".", "-")),
+        signature_problem=None if woo_webhooks.verify(secret, body, headers) else SignatureInvalid(
+            "X-WC-Webhook-Signature is missing or does not match the body"),
+        no_store=InvalidInput("X-WC-Webhook-Source is missing or not a site URL", code="invalid_site"),
+        mapper=woo_mapping.map_webhook)
+
+
+async def _platform_webhook(backroom: Backroom, platform: str, body: bytes, headers: dict[str, str],
+                            delivery_id: str | None, topic: str, *, slug: str | None,
+                            signature_problem: SignatureInvalid | None, no_store: InvalidInput,
+                            mapper: WebhookMapper) -> WebhookReply:
+    """What every platform's webhook does once its headers are read: refuse (and keep) an unverified delivery or
+    one that names no store, else ingest it into the store it names."""
+    problem = signature_problem or (no_store if slug is None else None)
     if problem is not None or slug is None:
-        entry = InboxEntry.from_raw("woocommerce", delivery.delivery_id, delivery.topic or "unknown", body, headers)
-        code = problem.code if problem else "invalid_site"
-        await run_in_threadpool(_keep_rejected, backroom, slug or backroom.settings.store, entry, code)
-        log.info("woocommerce delivery %s rejected: %s", entry.source_id, code)
-        raise problem or InvalidInput("no site", code="invalid_site")
-    outcome = await run_in_threadpool(backroom.ingest_webhook, "woocommerce", delivery.delivery_id, delivery.topic,
-                                      body, headers, slug, woo_mapping.map_webhook)
-    log.info("woocommerce delivery %s (%s): %s", outcome.source_id, outcome.topic, outcome.outcome)
+        problem = problem or no_store
+        entry = InboxEntry.from_raw(platform, delivery_id, topic or "unknown", body, headers)
+        await run_in_threadpool(_keep_rejected, backroom, slug or backroom.settings.store, entry, problem.code)
+        log.info("%s delivery %s rejected: %s", platform, entry.source_id, problem.code)
+        raise problem
+    outcome = await run_in_threadpool(backroom.ingest_webhook, platform, delivery_id, topic, body, headers, slug,
+                                      mapper)
+    log.info("%s delivery %s (%s): %s", platform, outcome.source_id, outcome.topic, outcome.outcome)
     return WebhookReply.model_validate(dataclasses.asdict(outcome))
 
 
