@@ -15,7 +15,6 @@ from typing import Any
 from backroom.rules.engine import index_rules
 from backroom.rules.evaluation import MemoryLimiter, evaluate, subject_key
 from backroom.rules.model import CompiledRule, RuleMode
-from backroom.rules.templates import TemplateProblem, render_params
 
 EXAMPLES = 3
 
@@ -103,15 +102,8 @@ def dry_run(rules: Sequence[CompiledRule], events: Iterable[StoredEvent]) -> Dry
 
 
 def _example(rule: CompiledRule, event: StoredEvent, subject: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    actions = []
-    for bound in rule.actions:
-        try:
-            params = render_params(bound.params, event.context)
-        except TemplateProblem as err:
-            params = {"error": str(err)}
-        actions.append({"action": bound.spec.name, "params": params})
     order = event.context.get("order")
     return {"event_id": event.id, "at": event.at.isoformat(), "event": event.name,
             "subject": subject,
             "order_number": order.get("number") if isinstance(order, dict) else None,
-            "inputs": inputs, "would": actions}
+            "inputs": inputs, "would": rule.would_do(event.context)}

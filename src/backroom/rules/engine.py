@@ -24,7 +24,6 @@ from backroom.rules.context import customer_context, event_context, order_contex
 from backroom.rules.evaluation import Firing, MemoryLimiter, Subject, evaluate, needed_paths, subject_key
 from backroom.rules.model import CompiledRule, RuleDefinition, RuleInvalid, RuleMode, compile_rule
 from backroom.rules.ports import RulesUnitOfWork, StoredRule
-from backroom.rules.templates import render_params
 from backroom.service_layer.messages import Decision, RecordedEvent, ReviewRequest
 
 log = logging.getLogger(__name__)
@@ -107,7 +106,7 @@ class RuleSession:
         self.limiter = LiveLimiter(uow)
         self._index: RuleIndex | None = None
         self._tz = ZoneInfo("UTC")
-        self._now = uow.clock.now()
+        self._now = uow.clock.now()  # one time for the transaction, as its events and decisions are stamped
         self._customers: dict[int, dict[str, Any]] = {}
         self._orders: dict[int, tuple[Any, dict[str, Any]]] = {}
 
@@ -116,7 +115,6 @@ class RuleSession:
             state = self.uow.rules.state()
             self._tz = ZoneInfo(state.timezone)
             self._index = self.engine.rules_for(self.uow, state.revision)
-            self._now = self.uow.clock.now()  # one time for the transaction, as its events and decisions are stamped
         now = self._now
         context = self._context(event, now)
         group = self._index.get(event.name)
@@ -180,8 +178,7 @@ class RuleSession:
         if firing.error is not None:
             outcome: dict[str, Any] = {"mode": rule.mode.value, "error": firing.error}
         elif shadow:
-            outcome = {"mode": "shadow", "would": [
-                {"action": a.spec.name, "params": _rendered(a.params, context)} for a in rule.actions]}
+            outcome = {"mode": "shadow", "would": rule.would_do(context)}
         else:
             outcome = {"mode": "live", "actions": self._run_actions(rule, event, context)}
         outcome["subject"] = subject
@@ -216,10 +213,4 @@ class RuleSession:
             allowed_actions=("dismiss",),
         ))
 
-
-def _rendered(params: Any, context: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return render_params(params, context)
-    except Exception as err:  # a template failing on real data shows in the shadow record instead of crashing
-        return {"error": f"{type(err).__name__}: {err}"}
 

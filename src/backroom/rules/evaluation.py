@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import cel
 
+from backroom.rules.expressions import prune
 from backroom.rules.model import CompiledRule, RuleMode
 
 Subject = str  # what a per-subject limit counts by: ``order:42``, ``sku:TEE-M``
@@ -110,25 +111,6 @@ def needed_paths(rules: Sequence[CompiledRule]) -> tuple[str, ...]:
         if not any(path.startswith(k + ".") for k in kept):
             kept.append(path)
     return tuple(kept)
-
-
-def prune(context: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
-    """Only the parts of the context the conditions read: handing values to CEL costs about a microsecond each,
-    so a rule set that reads five fields should not pay for the sixty an order context holds."""
-    out: dict[str, Any] = {}
-    for path in paths:
-        *parents, leaf = path.split(".")
-        src: Any = context
-        dst = out
-        for part in parents:
-            src = src.get(part) if isinstance(src, dict) else None
-            if src is None:
-                break
-            dst = dst.setdefault(part, {})
-        else:
-            if isinstance(src, dict) and leaf in src:
-                dst[leaf] = src[leaf]
-    return out
 
 
 def inputs_of(rule: CompiledRule, context: dict[str, Any]) -> dict[str, Any]:

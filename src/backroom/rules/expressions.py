@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,8 +122,6 @@ def _check_on_samples(source: str, program: cel.Program, trigger: Trigger) -> li
 
 def _same_on_pruned_samples(program: cel.Program, trigger: Trigger, paths: tuple[str, ...]) -> bool:
     """Evaluation hands CEL only ``paths`` of each context; make sure that gives what the whole context gives."""
-    from backroom.rules.evaluation import prune
-
     for variant in (0, 1):
         context = sample_context(trigger, variant)
         try:
@@ -136,6 +134,25 @@ def _same_on_pruned_samples(program: cel.Program, trigger: Trigger, paths: tuple
         except Exception:
             return False
     return True
+
+
+def prune(context: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
+    """Only the parts of the context the conditions read: handing values to CEL costs about a microsecond each,
+    so a rule set that reads five fields should not pay for the sixty an order context holds."""
+    out: dict[str, Any] = {}
+    for path in paths:
+        *parents, leaf = path.split(".")
+        src: Any = context
+        dst = out
+        for part in parents:
+            src = src.get(part) if isinstance(src, dict) else None
+            if src is None:
+                break
+            dst = dst.setdefault(part, {})
+        else:
+            if isinstance(src, dict) and leaf in src:
+                dst[leaf] = src[leaf]
+    return out
 
 
 def _operands(source: str) -> list[str]:

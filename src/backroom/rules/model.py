@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from backroom.errors import InvalidInput
 from backroom.rules.actions import ACTIONS, ActionSpec
 from backroom.rules.expressions import Condition, ExpressionError, compile_condition
-from backroom.rules.templates import TemplateProblem, check_templates
+from backroom.rules.templates import TemplateProblem, check_templates, render_params
 from backroom.rules.triggers import TRIGGERS, Trigger, sample_context
 
 
@@ -186,6 +186,18 @@ class CompiledRule:
     @property
     def policy(self) -> str:
         return f"rule:{self.name}"
+
+    def would_do(self, context: dict[str, Any]) -> list[dict[str, Any]]:
+        """The actions with their templates filled from this context: what a shadow firing records and a dry run
+        shows. A template that fails on this data shows its error instead."""
+        out = []
+        for bound in self.actions:
+            try:
+                params = render_params(bound.params, context)
+            except TemplateProblem as err:
+                params = {"error": str(err)}
+            out.append({"action": bound.spec.name, "params": params})
+        return out
 
 
 def _rejoin_calls(items: list[Any]) -> list[Any]:

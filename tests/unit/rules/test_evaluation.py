@@ -9,7 +9,8 @@ from typing import Any
 from tests.unit.rules.helpers import compiled
 
 from backroom.rules.dryrun import StoredEvent, dry_run
-from backroom.rules.evaluation import MemoryLimiter, evaluate, needed_paths, prune
+from backroom.rules.evaluation import MemoryLimiter, evaluate, needed_paths
+from backroom.rules.expressions import prune
 from backroom.rules.model import RuleMode
 from backroom.rules.triggers import TRIGGERS, sample_context
 
