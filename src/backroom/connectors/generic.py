@@ -7,6 +7,7 @@ raw body is kept in the inbox for inspection.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -89,6 +90,21 @@ def json_object(body: bytes | str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("body is not a JSON object", code="malformed_json")
     return data
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A request header by its lower-case name, whatever case the sender used."""
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def platform_id(value: Any, what: str) -> str:
+    """A platform's numeric id as exact digits (JSON integers parse exactly; never through a float)."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise InvalidInput(f"payload has no usable {what}", code="invalid_payload")
+    return str(value)
 
 
 def order_from(data: Any, channel: str, source_ref: str, label: str = "invalid order") -> IncomingOrder:

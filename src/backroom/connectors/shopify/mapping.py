@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from backroom.connectors.generic import json_object, order_from
+from backroom.connectors.generic import json_object, order_from, platform_id
 from backroom.connectors.ignored import Ignored
 from backroom.connectors.shopify.manifest import classify
-from backroom.errors import InvalidInput
 from backroom.orders import commands
 from backroom.shared.messages import Command
 
@@ -36,8 +35,9 @@ def map_webhook(topic: str, body: bytes, source_ref: str = "") -> Command | Igno
                                                                                 "cancelled in Shopify"), "shopify")
     if topic == "fulfillments/create":
         return commands.RecordShipmentByReference(
-            CHANNEL, _id(payload.get("order_id"), "order_id"), str(payload.get("tracking_company") or ""),
-            str(payload.get("tracking_number") or ""), str(payload.get("tracking_url") or ""))
+            CHANNEL, platform_id(payload.get("order_id"), "Shopify order_id"),
+            str(payload.get("tracking_company") or ""), str(payload.get("tracking_number") or ""),
+            str(payload.get("tracking_url") or ""))
     raise AssertionError(f"subscribed topic {topic} has no mapping")  # manifest and mapping disagree
 
 
@@ -45,7 +45,7 @@ def order_id(payload: dict[str, Any]) -> str:
     gid = payload.get("admin_graphql_api_id")
     if isinstance(gid, str) and gid.rsplit("/", 1)[-1].isdigit():
         return gid.rsplit("/", 1)[-1]
-    return _id(payload.get("id"), "id")
+    return platform_id(payload.get("id"), "Shopify order id")
 
 
 def order_command(payload: dict[str, Any], source_ref: str = "") -> commands.IncomingOrder:
@@ -85,8 +85,3 @@ def _line(item: dict[str, Any]) -> dict[str, Any]:
     title = " — ".join(p for p in (item.get("title"), item.get("variant_title")) if p)
     return {"sku": str(sku), "quantity": item.get("quantity"), "unit_price": item.get("price"), "title": title}
 
-
-def _id(value: Any, field: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise InvalidInput(f"Shopify payload has no usable {field}", code="invalid_payload")
-    return str(value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from backroom.connectors.generic import header
 from backroom.shared.hashing import signature_matches
 
 HMAC_HEADER = "x-shopify-hmac-sha256"
@@ -20,21 +21,15 @@ class Delivery:
 
 
 def verify(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
-    return signature_matches(secret, body, _get(headers, HMAC_HEADER))
+    return signature_matches(secret, body, header(headers, HMAC_HEADER))
 
 
 def delivery(headers: Mapping[str, str]) -> Delivery:
-    event_id = _get(headers, "x-shopify-event-id") or _get(headers, "x-shopify-webhook-id")
+    event_id = header(headers, "x-shopify-event-id") or header(headers, "x-shopify-webhook-id")
     return Delivery(
-        topic=(_get(headers, "x-shopify-topic") or "").strip().lower(),
-        shop=(_get(headers, "x-shopify-shop-domain") or "").strip().lower(),
+        topic=(header(headers, "x-shopify-topic") or "").strip().lower(),
+        shop=(header(headers, "x-shopify-shop-domain") or "").strip().lower(),
         delivery_id=event_id.strip()[:200] if event_id else None,
-        api_version=_get(headers, "x-shopify-api-version") or "",
+        api_version=header(headers, "x-shopify-api-version") or "",
     )
 
-
-def _get(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None

@@ -7,10 +7,9 @@ import html
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from backroom.connectors.generic import json_object, order_from
+from backroom.connectors.generic import json_object, order_from, platform_id
 from backroom.connectors.ignored import Ignored
 from backroom.connectors.woocommerce.manifest import classify
-from backroom.errors import InvalidInput
 from backroom.orders import commands
 from backroom.shared.messages import Command
 
@@ -27,10 +26,11 @@ def map_webhook(topic: str, body: bytes, source_ref: str = "") -> Command | Igno
         return Ignored(topic, why)
     payload = json_object(body)
     status = str(payload.get("status") or "")
+    external_id = platform_id(payload.get("id"), "WooCommerce order id")
     if topic == "order.updated" and status in ("cancelled", "refunded"):
-        return commands.CancelOrderByReference(CHANNEL, _id(payload), f"{status} in WooCommerce", "woocommerce")
+        return commands.CancelOrderByReference(CHANNEL, external_id, f"{status} in WooCommerce", "woocommerce")
     if topic == "order.updated" and status == "completed":
-        return commands.RecordShipmentByReference(CHANNEL, _id(payload), "", "")
+        return commands.RecordShipmentByReference(CHANNEL, external_id, "", "")
     return commands.ImportOrders((order_command(payload, source_ref),))
 
 
@@ -41,7 +41,7 @@ def order_command(payload: dict[str, Any], source_ref: str = "") -> commands.Inc
         shipping = billing  # a store that ships to the billing address leaves shipping empty
     placed = payload.get("date_created_gmt") or payload.get("date_created")
     generic = {
-        "id": _id(payload),
+        "id": platform_id(payload.get("id"), "WooCommerce order id"),
         "number": f"#{payload.get('number') or payload.get('id')}",
         "email": billing.get("email") or "",
         "customer_name": " ".join(p for p in (shipping.get("first_name"), shipping.get("last_name")) if p),
@@ -76,9 +76,3 @@ def _line(item: dict[str, Any]) -> dict[str, Any]:
     return {"sku": str(sku), "quantity": item.get("quantity"), "unit_price": price,
             "title": html.unescape(str(item.get("name") or ""))}
 
-
-def _id(payload: dict[str, Any]) -> str:
-    value = payload.get("id")
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise InvalidInput("WooCommerce payload has no usable id", code="invalid_payload")
-    return str(value)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from backroom.connectors.generic import header
 from backroom.shared.hashing import signature_matches
 
 SIGNATURE_HEADER = "x-wc-webhook-signature"
@@ -22,24 +23,18 @@ class Delivery:
 
 
 def is_ping(body: bytes, headers: Mapping[str, str]) -> bool:
-    return _get(headers, SIGNATURE_HEADER) is None and bool(_PING.match(body.strip()))
+    return header(headers, SIGNATURE_HEADER) is None and bool(_PING.match(body.strip()))
 
 
 def verify(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
-    return signature_matches(secret, body, _get(headers, SIGNATURE_HEADER))
+    return signature_matches(secret, body, header(headers, SIGNATURE_HEADER))
 
 
 def delivery(headers: Mapping[str, str]) -> Delivery:
-    delivery_id = _get(headers, "x-wc-webhook-delivery-id")
+    delivery_id = header(headers, "x-wc-webhook-delivery-id")
     return Delivery(
-        topic=(_get(headers, "x-wc-webhook-topic") or "").strip().lower(),
-        source=(_get(headers, "x-wc-webhook-source") or "").strip().lower(),
+        topic=(header(headers, "x-wc-webhook-topic") or "").strip().lower(),
+        source=(header(headers, "x-wc-webhook-source") or "").strip().lower(),
         delivery_id=delivery_id.strip()[:200] if delivery_id else None,
     )
 
-
-def _get(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
