@@ -462,6 +462,31 @@ rules:
     assert scalar(app, "SELECT count(*) FROM review_items WHERE status = 'open'") == 0
 
 
+def test_approving_one_rule_hold_closes_the_other_hold_items_of_the_order(app: Backroom) -> None:
+    seed_catalog(app, {"LAMP": (10, 0)})
+    apply(app, """
+rules:
+  - name: plain_hold
+    when: order_created
+    if: 'true'
+    then: [hold_fulfillment]
+    mode: live
+  - name: fraud
+    when: order_created
+    if: 'true'
+    then: [hold_fulfillment(reason='fraud_check')]
+    mode: live
+""")
+    result = app.ingest_order(body("x", {"LAMP": 1}), {}, source="api")
+    items = dict(rows(app, "SELECT reason_code, id FROM review_items WHERE subject_id = :i", i=result.order_id))
+    assert set(items) == {"rule_hold", "fraud_check"}
+
+    assert app.handle(commands.ResolveReviewItem(items["rule_hold"], "approve", "ops")) == \
+        "hold cleared; fulfillment requested"
+    assert scalar(app, "SELECT count(*) FROM review_items WHERE status = 'open'") == 0
+    assert scalar(app, "SELECT holds FROM orders WHERE id = :i", i=result.order_id) == []
+
+
 def test_a_rule_may_not_borrow_a_system_reason_code(app: Backroom) -> None:
     with pytest.raises(RuleInvalid) as caught:
         apply(app, "rules:\n  - {name: r, when: order_created, then: [\"hold_fulfillment(reason='high_value')\"]}")

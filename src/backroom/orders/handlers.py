@@ -504,11 +504,11 @@ def _apply_review_action(
         unknown = {line.sku for line in order.lines} - uow.catalog.known_skus({line.sku for line in order.lines})
         if unknown:
             raise Conflict("still unknown: " + ", ".join(sorted(unknown)), code="unknown_sku")
-    if reason in _SYSTEM_REASONS:
-        order.clear_hold(ReasonCode(reason))
-    elif context.get("hold") == ReasonCode.RULE_HOLD:  # a rule's hold (or its request to cancel): approving lifts it
+    if context.get("hold") == ReasonCode.RULE_HOLD:  # a rule's hold (or its request to cancel): approving lifts it
         order.clear_hold(ReasonCode.RULE_HOLD)
         uow.resolve_reviews("order", _id(order), None, f"hold lifted in review by {cmd.actor}", holds_only=True)
+    elif reason in _SYSTEM_REASONS:
+        order.clear_hold(ReasonCode(reason))
     else:
         return "acknowledged"  # a rule's review item that holds nothing
     return _advance(order, uow, settings)
