@@ -52,7 +52,8 @@ class WebhookOutcome:
     source_id: str
     topic: str
     outcome: str  # created | existing | processed | ignored | duplicate
-    detail: str
+    detail: str  # the order's status, what the command did, or why the input was ignored
+    order_id: int | None = None
 
 
 @dataclass
@@ -85,19 +86,14 @@ class Backroom:
 
         A duplicate delivery is a no-op; an input we cannot accept raises InvalidInput and is kept as 'rejected'.
         """
-        store_id = self.store_id(store)
-        entry = InboxEntry.from_raw(source, source_id, "order", body, headers)
-        try:
-            with self._kept_if_refused(store_id, entry):
-                command = parse_order(body, channel=source, source_ref=f"{source}:{entry.source_id}")
-                result = self.batcher().submit(store_id, command, entry)
-        except DuplicateDelivery:
-            return IngestOutcome(entry.source_id, "duplicate", None, None)
-        return IngestOutcome(entry.source_id, "created" if result.created else "existing", result.order_id,
-                             result.status)
+        def as_import(_topic: str, raw: bytes, ref: str) -> ImportOrders:
+            return ImportOrders((parse_order(raw, channel=source, source_ref=ref),))
+
+        out = self.ingest_webhook(source, source_id, "order", body, headers, store, as_import)
+        return IngestOutcome(out.source_id, out.outcome, out.order_id, out.detail or None)
 
     def ingest_webhook(self, source: str, delivery_id: str | None, topic: str, body: bytes,
-                       headers: Mapping[str, str], store: str, mapper: WebhookMapper) -> WebhookOutcome:
+                       headers: Mapping[str, str], store: str | None, mapper: WebhookMapper) -> WebhookOutcome:
         """A verified platform webhook: recorded once under its delivery id, mapped to one of our commands and run
         in the same transaction, or recorded as ignored with the reason (see each connector's manifest.py)."""
         store_id = self.store_id(store)
@@ -116,7 +112,7 @@ class Backroom:
             return WebhookOutcome(entry.source_id, topic, "duplicate", "")
         if isinstance(result, list):  # ImportOrders
             return WebhookOutcome(entry.source_id, topic, "created" if result[0].created else "existing",
-                                  result[0].status)
+                                  result[0].status, result[0].order_id)
         return WebhookOutcome(entry.source_id, topic, "processed", str(result))
 
     async def run_worker(self, *, wait: bool = True, install_signal_handlers: bool | None = None) -> None:
@@ -169,6 +165,7 @@ class Backroom:
     def close(self) -> None:
         if self._batcher is not None:
             self._batcher.close()
+        self.runner.close()  # SMTP sessions and HTTP connections stay pooled across drain rounds until here
         self.engine.dispose()
         if self.embedded is not None:
             self.embedded.stop()

@@ -120,19 +120,10 @@ def _ingest(app: Backroom, body: bytes, delivery_id: str) -> None:
         app.ingest_order(body, {"x-delivery-id": delivery_id}, source="demo", source_id=delivery_id, store=DEMO_STORE)
 
 
-def _order_id(app: Backroom, external_id: str) -> int | None:
-    with app.engine.connect() as conn:
-        found = conn.execute(text("SELECT id FROM orders WHERE store_id = :s AND external_id = :e"),
-                             {"s": app.store_id(DEMO_STORE), "e": external_id}).scalar()
-    return int(found) if found is not None else None
-
-
 def _cancel(app: Backroom, external_id: str) -> None:
-    order_id = _order_id(app, external_id)
-    if order_id is None:
-        return
     with contextlib.suppress(BackroomError):  # already shipped: the customer is told to return it instead
-        app.handle(commands.CancelOrder(order_id, "customer changed their mind", "customer"), DEMO_STORE)
+        app.handle(commands.CancelOrderByReference("demo", external_id, "customer changed their mind", "customer"),
+                   DEMO_STORE)
 
 
 def _receive(app: Backroom, sku: str, location: str, quantity: int) -> None:

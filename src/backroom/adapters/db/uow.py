@@ -281,8 +281,7 @@ def automation_modes(conn: Connection, store_id: int) -> dict[str, AutomationMod
 class SqlOrderRepository:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
-        self._new: list[Order] = []
-        self._added: dict[int, Order] = {}
+        self._new: dict[int, Order] = {}  # added in this transaction, by id (ids come from next_ids)
         self._loaded: dict[int, Order] = {}
         self._shipments: list[dict[str, Any]] = []
 
@@ -296,13 +295,11 @@ class SqlOrderRepository:
         return int(self.uow.conn.execute(text("SELECT nextval('backorder_seq')")).scalar_one())
 
     def add(self, order: Order) -> None:
-        self._new.append(order)
-        if order.id is not None:
-            self._added[order.id] = order
+        self._new[_id_of(order)] = order
 
     def get(self, order_id: int) -> Order:
-        if order_id in self._added:
-            return self._added[order_id]
+        if order_id in self._new:
+            return self._new[order_id]
         if order_id in self._loaded:
             return self._loaded[order_id]
         loaded = self._load(t.orders.c.id == order_id)
@@ -371,11 +368,12 @@ class SqlOrderRepository:
     def flush(self) -> None:
         conn, now = self.uow.conn, self.uow._now
         if self._new:
-            insert_rows(conn, "orders", _ORDER_COLUMNS, [_order_row(o, now) for o in self._new])
+            new = list(self._new.values())
+            insert_rows(conn, "orders", _ORDER_COLUMNS, [_order_row(o, now) for o in new])
             insert_rows(conn, "order_lines", _LINE_COLUMNS, [
                 (o.store_id, o.id, i, ln.sku, ln.title, ln.quantity, ln.unit_price)
-                for o in self._new for i, ln in enumerate(o.lines, 1)])
-            _insert_reservations(conn, self._new)
+                for o in new for i, ln in enumerate(o.lines, 1)])
+            _insert_reservations(conn, new)
         dirty = [o for o in self._loaded.values() if o.dirty]
         if dirty:
             conn.execute(
@@ -389,6 +387,12 @@ class SqlOrderRepository:
             _insert_reservations(conn, dirty)
         if self._shipments:
             conn.execute(insert(t.shipments), self._shipments)
+
+
+def _id_of(order: Order) -> int:
+    if order.id is None:
+        raise ValueError("an order is added with the id next_ids gave it")
+    return order.id
 
 
 def _insert_reservations(conn: Connection, orders: Iterable[Order]) -> None:

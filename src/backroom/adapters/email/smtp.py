@@ -81,7 +81,7 @@ class SmtpSender:
         return {"message_id": msg["Message-ID"]}
 
     def close(self) -> None:
-        """Quit every idle session (the worker calls this when it stops)."""
+        """Quit every idle session (Backroom.close calls this when the process is done)."""
         with self._lock:
             idle, self._idle = self._idle, []
         for smtp in idle:

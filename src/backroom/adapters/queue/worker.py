@@ -103,7 +103,6 @@ async def run_worker(
                 fetch_job_polling_interval=settings.poll_s,
             )
         finally:
-            await asyncio.to_thread(runner.close)
             if recovery is not None:
                 recovery.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
