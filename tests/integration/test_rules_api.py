@@ -604,7 +604,7 @@ def test_cli_starter_rules_compile_apply_and_the_catalogues_list_everything(cli:
     assert unknown.exit_code == 5
 
 
-# -- CLI output goes through rich markup unescaped (bugs: reported, not fixed here) ------------------------------
+# -- CLI output is printed as text, never read as rich markup ----------------------------------------------------
 
 
 def test_cli_errors_show_their_code(cli: Any) -> None:

@@ -69,8 +69,9 @@ def test_an_order_delivered_three_times_is_imported_once_then_cancelled(
 
     assert first == (200, {"source_id": "evt-1", "topic": "orders/create", "outcome": "created",
                            "detail": "fulfillment_requested"})
-    assert again[1]["outcome"] == "duplicate"
-    assert updated[1]["outcome"] == "existing"
+    assert again == (200, {"source_id": "evt-1", "topic": "orders/create", "outcome": "duplicate", "detail": ""})
+    assert updated == (200, {"source_id": "evt-2", "topic": "orders/updated", "outcome": "existing",
+                             "detail": "fulfillment_requested"})
     assert cancelled == (200, {"source_id": "evt-3", "topic": "orders/cancelled", "outcome": "processed",
                                "detail": "cancelled"})
     assert rows(app, "SELECT external_id, number, status FROM orders") == [("9007199254741994", "#1001", "cancelled")]
@@ -94,7 +95,8 @@ def test_a_fulfillment_made_in_shopify_ships_the_order(app: Backroom, client: Te
     unknown = send(client, "fulfillments/create", {"id": 2, "order_id": 123, "tracking_number": "X"}, "evt-3")
 
     assert (status, reply["detail"]) == (200, "shipped")
-    assert unknown[1]["detail"] == "unknown order"
+    assert unknown == (200, {"source_id": "evt-3", "topic": "fulfillments/create", "outcome": "processed",
+                             "detail": "unknown order"})
     assert rows(app, "SELECT o.status, s.carrier, s.tracking_number FROM orders o JOIN shipments s"
                      " ON s.order_id = o.id") == [("shipped", "UPS", "1Z999")]
 

@@ -70,9 +70,10 @@ def test_an_order_is_imported_once_and_follows_its_status(app: Backroom, client:
 
     assert created == (200, {"source_id": "d-1", "topic": "order.created", "outcome": "created",
                              "detail": "fulfillment_requested"})
-    assert repeat[1]["outcome"] == "duplicate"
-    assert on_hold[1]["outcome"] == "existing"
-    assert done[1]["detail"] == "shipped"
+    assert repeat == (200, {"source_id": "d-1", "topic": "order.created", "outcome": "duplicate", "detail": ""})
+    assert on_hold == (200, {"source_id": "d-2", "topic": "order.updated", "outcome": "existing",
+                             "detail": "fulfillment_requested"})
+    assert done == (200, {"source_id": "d-3", "topic": "order.updated", "outcome": "processed", "detail": "shipped"})
     assert rows(app, "SELECT channel, external_id, number, status FROM orders") == [
         ("woocommerce", "727", "#727", "shipped")]
 
@@ -83,6 +84,7 @@ def test_a_cancellation_in_woocommerce_releases_the_stock(app: Backroom, client:
     send(client, "order.created", documented_order(shared_data), "d-1")
     status, reply = send(client, "order.updated", documented_order(shared_data, status="cancelled"), "d-2")
     assert (status, reply["detail"]) == (200, "cancelled")
+    assert scalar(app, "SELECT status FROM orders") == "cancelled"
     assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 0
 
 

@@ -54,13 +54,24 @@ def test_the_documented_order_maps_field_by_field(shared_data: Path) -> None:
     assert order.placed_at.isoformat() == "2017-03-22T19:28:02+00:00"  # date_created_gmt, which is UTC
 
 
-@pytest.mark.parametrize(("status", "kind"), [
-    ("cancelled", commands.CancelOrderByReference), ("refunded", commands.CancelOrderByReference),
-    ("completed", commands.RecordShipmentByReference), ("processing", commands.ImportOrders),
-    ("on-hold", commands.ImportOrders)])
-def test_an_order_update_follows_its_status(shared_data: Path, status: str, kind: type) -> None:
+@pytest.mark.parametrize(("status", "expected"), [
+    ("cancelled", commands.CancelOrderByReference("woocommerce", "727", "cancelled in WooCommerce", "woocommerce")),
+    ("refunded", commands.CancelOrderByReference("woocommerce", "727", "refunded in WooCommerce", "woocommerce")),
+    ("completed", commands.RecordShipmentByReference("woocommerce", "727", "", "")),
+])
+def test_an_order_update_follows_its_status(shared_data: Path, status: str, expected: object) -> None:
     payload = json.loads(example(shared_data, "orders__retrieve_an_order.json"))
-    assert isinstance(map_webhook("order.updated", json.dumps({**payload, "status": status}).encode()), kind)
+    assert map_webhook("order.updated", json.dumps({**payload, "status": status}).encode()) == expected
+
+
+@pytest.mark.parametrize(("status", "payment"), [("processing", PaymentState.PAID), ("on-hold", PaymentState.PENDING),
+                                                 ("failed", PaymentState.FAILED)])
+def test_other_updates_import_with_the_payment_their_status_means(shared_data: Path, status: str,
+                                                                  payment: PaymentState) -> None:
+    payload = json.loads(example(shared_data, "orders__retrieve_an_order.json"))
+    mapped = map_webhook("order.updated", json.dumps({**payload, "status": status}).encode())
+    assert isinstance(mapped, commands.ImportOrders)
+    assert [(o.external_id, o.payment_state) for o in mapped.orders] == [("727", payment)]
 
 
 def test_topics_not_acted_on_are_ignored_with_a_reason(shared_data: Path) -> None:

@@ -52,7 +52,10 @@ def test_an_input_seen_before_or_twice_in_a_batch_is_a_duplicate_without_importi
     fake = FakeImport(seen={("shopify", "old")})
     results = batch(fake, [(1, "a", entry("old")), (1, "b", entry("new")), (1, "b", entry("new")),
                            (1, "c", entry("new", source="woocommerce"))])
-    assert [type(r).__name__ for r in results] == ["DuplicateDelivery", "str", "DuplicateDelivery", "str"]
+    assert isinstance(results[0], DuplicateDelivery)
+    assert results[1] == "imported b"
+    assert isinstance(results[2], DuplicateDelivery)
+    assert results[3] == "imported c"
     assert fake.calls == [(1, ["b", "c"])]
 
 
@@ -78,5 +81,7 @@ def test_submit_raises_what_the_import_raised() -> None:
         with pytest.raises(DuplicateDelivery):
             batcher.submit(1, "a", entry("old"))
         assert batcher.submit(1, "b", entry("new")) == "imported b"
+        with pytest.raises(InvalidInput, match="bad order"):
+            batcher.submit(1, "bad", entry("x"))
     finally:
         batcher.close()
