@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from starlette.exceptions import StarletteDeprecationWarning
 
 from backroom.adapters.db import catalog_admin, migrate
 from backroom.adapters.db.engine import EmbeddedPostgres, create_database, drop_database, make_engine, normalize_url
@@ -24,6 +26,11 @@ from backroom.adapters.email.catcher import MailCatcher
 from backroom.bootstrap import Backroom, build
 from backroom.config import EffectSettings, Settings, SmtpSettings, WarehouseSettings
 from backroom.shared.clock import SimulatedClock
+
+with warnings.catch_warnings():
+    # starlette 1.x prefers httpx2 for its TestClient; the project pins httpx, which still works (warned once, here)
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient  # noqa: F401  (imported by the API tests from here)
 
 TEMPLATE = "backroom_test_template"
 WAREHOUSE_SECRET = "test-warehouse-secret"

@@ -446,10 +446,16 @@ def test_an_automation_whose_error_rate_jumps_alerts_and_resolves_when_it_settle
 
 def test_a_worker_skips_the_checks_while_another_process_runs_them(alerting: Callable[..., Backroom]) -> None:
     app = alerting(review_queue_max=1)
+    seed_catalog(app, {"A": (5, 0)})
+    for ext in ("o-1", "o-2"):  # two failed payments: two open review items, over the limit of one
+        app.ingest_order(order_body(ext, {"A": 1}, payment="failed"), {}, "api")
     with app.engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(7240612)"))
         assert app.check_alerts(wait=False) is None
-    assert app.check_alerts(wait=False) == []
+    assert scalar(app, "SELECT count(*) FROM alert_state") == 0
+    sent = app.check_alerts(wait=False)
+    assert sent is not None
+    assert [(n.as_dict()["alert"], n.as_dict()["action"]) for n in sent] == [("review_queue_size", "opened")]
 
 
 def test_alerts_in_shadow_mode_are_recorded_but_not_sent(

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
-from starlette.exceptions import StarletteDeprecationWarning
-from tests.conftest import HttpReceiver, order_body, scalar, seed_catalog
+from tests.conftest import HttpReceiver, TestClient, order_body, scalar, seed_catalog
 
 from backroom.bootstrap import Backroom
 from backroom.entrypoints.api.app import create_app
 from backroom.shared.hashing import content_hash, sign
-
-with warnings.catch_warnings():
-    # starlette 1.x prefers httpx2 for its TestClient; the project pins httpx, which still works (warned once, here)
-    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.integration
 

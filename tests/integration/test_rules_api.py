@@ -4,7 +4,6 @@ store isolation, and `backroom rules …` end to end against the same database."
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 from importlib.resources import files
@@ -13,8 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from starlette.exceptions import StarletteDeprecationWarning
-from tests.conftest import order_body, rows, scalar, seed_catalog
+from tests.conftest import TestClient, order_body, rows, scalar, seed_catalog
 from typer.testing import CliRunner
 
 from backroom.bootstrap import Backroom
@@ -23,11 +21,6 @@ from backroom.entrypoints.cli.main import app as cli_app
 from backroom.rules.model import compile_all, parse_rules_text
 from backroom.shared.clock import SimulatedClock
 from backroom.shared.hashing import sign
-
-with warnings.catch_warnings():
-    # starlette 1.x prefers httpx2 for its TestClient; the project pins httpx, which still works (warned once, here)
-    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.integration
 

@@ -4,24 +4,18 @@ delivery id, orders imported, status changes followed, bad signatures kept and r
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from starlette.exceptions import StarletteDeprecationWarning
-from tests.conftest import rows, scalar, seed_catalog
+from tests.conftest import TestClient, rows, scalar, seed_catalog
 
 from backroom.bootstrap import Backroom
 from backroom.config import WooCommerceSettings
 from backroom.entrypoints.api.app import create_app
 from backroom.shared.hashing import sign
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.integration
 
