@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from backroom.adapters.db import alerts, migrate
 from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine, normalize_url
-from backroom.adapters.db.inbox import processed_ids, record_rejected
+from backroom.adapters.db.inbox import processed_ids, record_input
 from backroom.adapters.db.uow import SqlUnitOfWork
 from backroom.adapters.email.smtp import SmtpSender
 from backroom.adapters.notify.slack import SlackSender
@@ -102,7 +102,7 @@ class Backroom:
             with self._kept_if_refused(store_id, entry):
                 mapped = mapper(topic, body, f"{source}:{entry.source_id}")
                 if isinstance(mapped, Ignored):
-                    record_rejected(self.engine, store_id, entry, "processed", f"ignored: {mapped.reason}")
+                    record_input(self.engine, store_id, entry, "processed", f"ignored: {mapped.reason}")
                     return WebhookOutcome(entry.source_id, topic, "ignored", mapped.reason)
                 if isinstance(mapped, ImportOrders) and len(mapped.orders) == 1:
                     result = [self.batcher().submit(store_id, mapped.orders[0], entry)]
@@ -147,10 +147,10 @@ class Backroom:
         except DuplicateDelivery:
             raise
         except BackroomError as err:
-            record_rejected(self.engine, store_id, entry, "rejected", f"{err.code}: {err.message}")
+            record_input(self.engine, store_id, entry, "rejected", f"{err.code}: {err.message}")
             raise
         except Exception as err:
-            record_rejected(self.engine, store_id, entry, "failed", type(err).__name__)
+            record_input(self.engine, store_id, entry, "failed", type(err).__name__)
             raise
 
     def batcher(self) -> Batcher:

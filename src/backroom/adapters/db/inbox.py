@@ -1,4 +1,5 @@
-"""Inputs we could not accept are kept too: answered 4xx, recorded here for inspection, nothing else changed."""
+"""Inputs recorded outside the import transaction: those we could not accept (answered 4xx, kept for inspection,
+nothing else changed) and those we deliberately ignore (kept as processed, with the reason)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from backroom.adapters.db import tables as t
 from backroom.service_layer.messagebus import InboxEntry
 
 
-def record_rejected(engine: Engine, store_id: int, entry: InboxEntry, status: str, error: str) -> None:
+def record_input(engine: Engine, store_id: int, entry: InboxEntry, status: str, error: str) -> None:
     with engine.begin() as conn:
         conn.execute(
             pg_insert(t.inbox)

@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from backroom.adapters.db import queries
 from backroom.adapters.db import rules as rules_db
 from backroom.adapters.db import tables as t
-from backroom.adapters.db.inbox import record_rejected
+from backroom.adapters.db.inbox import record_input
 from backroom.bootstrap import Backroom, WebhookMapper
 from backroom.connectors import generic
 from backroom.connectors.shopify import mapping as shopify_mapping
@@ -388,7 +388,7 @@ def _keep_rejected(backroom: Backroom, slug: str, entry: InboxEntry, error: str)
     with backroom.engine.connect() as conn:
         found = conn.execute(select(t.stores.c.id).where(t.stores.c.slug == slug)).scalar()
     store_id = int(found) if found is not None else backroom.store_id()
-    record_rejected(backroom.engine, store_id, entry, "rejected", error)
+    record_input(backroom.engine, store_id, entry, "rejected", error)
 
 
 # -- /api -------------------------------------------------------------------------------------------------------
