@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from backroom.adapters.db import alerts, migrate
+from backroom.adapters.db import alerts, connections, migrate
+from backroom.adapters.db import tables as t
+from backroom.adapters.db.connections import Connection
 from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine, normalize_url
 from backroom.adapters.db.inbox import processed_ids, record_input
 from backroom.adapters.db.uow import SqlUnitOfWork
@@ -24,9 +28,16 @@ from backroom.adapters.queue.runner import EffectRunner, Executor
 from backroom.adapters.queue.worker import PeriodicCheck, make_app, run_worker
 from backroom.adapters.warehouse.senders import CsvWarehouse, HttpWarehouse
 from backroom.config import Settings
+from backroom.connectors import reconcile
 from backroom.connectors.generic import parse_order
 from backroom.connectors.ignored import Ignored
-from backroom.errors import BackroomError
+from backroom.connectors.reconcile import FeedItem, OrderFeed, PollResult
+from backroom.connectors.shopify.client import ShopifyClient
+from backroom.connectors.shopify.feed import ShopifyFeed
+from backroom.connectors.sync import PlatformSync
+from backroom.connectors.woocommerce.client import woocommerce_client
+from backroom.connectors.woocommerce.feed import WooCommerceFeed
+from backroom.errors import BackroomError, ConfigurationError
 from backroom.orders import commands, handlers
 from backroom.orders.commands import ImportOrders
 from backroom.orders.validation import OrderPolicy
@@ -34,6 +45,8 @@ from backroom.rules.engine import RuleEngine
 from backroom.service_layer.batching import Batcher
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry, MessageBus
 from backroom.shared.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,10 +131,76 @@ class Backroom:
     async def run_worker(self, *, wait: bool = True, install_signal_handlers: bool | None = None) -> None:
         """A procrastinate worker for this installation's effects (see adapters.queue.worker.run_worker)."""
         app = make_app(libpq_dsn(self.database_url), self.runner)
-        checks = PeriodicCheck("alert checks", self.settings.alerts.check_every_s,
-                               functools.partial(self.check_alerts, wait=False))
+        checks = (PeriodicCheck("alert checks", self.settings.alerts.check_every_s,
+                                functools.partial(self.check_alerts, wait=False)),
+                  PeriodicCheck("reconciliation polls", self.settings.connectors.reconcile_every_s,
+                                self.reconcile_all))
         await run_worker(app, self.runner, self.settings.worker, wait=wait,
                          install_signal_handlers=install_signal_handlers, checks=checks)
+
+    def reconcile(self, connection: Connection, feed: OrderFeed,
+                  look_back: timedelta = timedelta(days=3)) -> PollResult:
+        """Read what the platform updated since the connection's cursor and apply what webhooks missed, through
+        the inbox and the bus like a webhook (see connectors/reconcile.py). A failing read is recorded on the
+        connection (for the reconcile_failing alert) and raised."""
+        now = self.clock.now()
+        try:
+            items = list(feed.updated_since(reconcile.since(connection.reconcile_cursor, now, look_back)))
+        except Exception as err:
+            connections.record_poll(self.engine, connection.id, connection.reconcile_cursor, now,
+                                    {"error": type(err).__name__}, connection.numbers_seen)
+            raise
+        source = f"{connection.platform}-poll"
+        counts = {"created": 0, "changed": 0, "rejected": 0, "unchanged": 0}
+        for item in items:
+            if item.problem:
+                record_input(self.engine, connection.store_id,
+                             InboxEntry.from_raw(source, item.version, "order", item.raw.encode(), {}),
+                             "rejected", item.problem)
+                counts["rejected"] += 1
+                continue
+            for n, command in enumerate(item.commands):
+                counts[self._apply_polled(connection.store_id, source, item, n, command)] += 1
+        seen = set(connection.numbers_seen)
+        numbers = [*seen, *(i.number for i in items if i.number is not None)]
+        gaps = tuple(n for n in reconcile.skipped_numbers(numbers) if n not in seen)
+        result = PollResult(len(items), counts["created"], counts["changed"], counts["rejected"],
+                            reconcile.newest(items, connection.reconcile_cursor), gaps)
+        connections.record_poll(self.engine, connection.id, result.cursor, now, result.as_dict(), [*numbers, *gaps])
+        return result
+
+    def _apply_polled(self, store_id: int, source: str, item: FeedItem, n: int, command: Any) -> str:
+        """One command of a polled order, recorded under the order's version: 'created' (an order the webhooks
+        missed), 'changed' (a cancellation or shipment they missed), 'rejected', or 'unchanged'."""
+        entry = InboxEntry.from_raw(source, f"{item.version}#{n}", type(command).__name__,
+                                    item.raw.encode() if n == 0 else b"", {})
+        try:
+            with self._kept_if_refused(store_id, entry):
+                result = self.bus.handle(command, store_id, (entry,))
+        except DuplicateDelivery:
+            return "unchanged"
+        except BackroomError:
+            return "rejected"
+        if isinstance(result, list):
+            return "created" if result and result[0].created else "unchanged"
+        return "changed" if result in ("cancelled", "shipped") else "unchanged"
+
+    def reconcile_all(self) -> list[tuple[Connection, PollResult | str]]:
+        """Poll every connected store once (one poller per connection across workers: the others skip it)."""
+        done: list[tuple[Connection, PollResult | str]] = []
+        for connection in connections.list_connections(self.engine):
+            with self.engine.connect() as conn, conn.begin():
+                if not connections.try_poll_lock(conn, connection.id):
+                    continue
+                try:
+                    with feed_for(self.settings, connection) as feed:
+                        look_back = timedelta(hours=self.settings.connectors.first_look_back_h)
+                        done.append((connection, self.reconcile(connection, feed, look_back)))
+                except Exception as err:  # one store's outage must not stop the others' polls; it is alerted
+                    log.warning("reconciliation of %s %s failed: %s", connection.platform, connection.account,
+                                type(err).__name__)
+                    done.append((connection, type(err).__name__))
+        return done
 
     def check_alerts(self, *, wait: bool = True) -> list[alerts.SentNotice] | None:
         """Run the alert checks for every store now (None: another process is running them; see wait)."""
@@ -197,6 +276,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
         commands.RecordShipmentByReference: handlers.record_shipment_by_reference,
         commands.RecordShipment: handlers.record_shipment,
         commands.RecordDelivery: handlers.record_delivery,
+        commands.RecordShipments: handlers.record_shipments,
+        commands.RecordDeliveries: handlers.record_deliveries,
+        commands.ReceiveDelivery: handlers.receive_delivery,
         commands.ReceiveStock: handlers.receive_stock,
         commands.SetRestockEta: handlers.set_restock_eta,
         commands.ResolveReviewItem: handlers.resolve_review_item,
@@ -207,14 +289,44 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
         ),
         handlers={cmd: functools.partial(fn, settings=pipeline) for cmd, fn in routes.items()},
     )
-    runner = EffectRunner(engine, executors or default_executors(settings), clock, settings.effects,
+    runner = EffectRunner(engine, executors or default_executors(settings, engine), clock, settings.effects,
                           alerts.AlertRoute.from_settings(settings))
     return Backroom(settings, engine, url, clock, bus, runner, embedded)
 
 
-def default_executors(settings: Settings) -> dict[str, Executor]:
+@contextlib.contextmanager
+def feed_for(settings: Settings, connection: Connection) -> Iterator[OrderFeed]:
+    """The order list of a connected account, read with the credentials from the environment."""
+    if connection.platform == "shopify":
+        with ShopifyClient.from_settings(settings.shopify, connection.account) as shopify:
+            yield ShopifyFeed(shopify, connection.account)
+        return
+    with woocommerce_client(settings.woocommerce, connection.account) as woo:
+        yield WooCommerceFeed(woo, connection.account)
+
+
+def default_executors(settings: Settings, engine: Engine | None = None) -> dict[str, Executor]:
     warehouse: Executor = (
         HttpWarehouse(settings.warehouse) if settings.warehouse.mode == "http" else CsvWarehouse(settings.warehouse_dir)
     )
-    return {"email": SmtpSender(settings.smtp), "fulfillment_request": warehouse, "fulfillment_cancel": warehouse,
-            "slack_message": SlackSender(settings.slack), "webhook_call": WebhookCaller(settings.rules)}
+    executors: dict[str, Executor] = {
+        "email": SmtpSender(settings.smtp), "fulfillment_request": warehouse, "fulfillment_cancel": warehouse,
+        "slack_message": SlackSender(settings.slack), "webhook_call": WebhookCaller(settings.rules)}
+    if engine is not None:
+        sync = PlatformSync(settings, functools.partial(connected_account, engine, settings))
+        executors |= {"platform_fulfillment": sync, "platform_cancel": sync}
+    return executors
+
+
+def connected_account(engine: Engine, settings: Settings, store_id: int, platform: str) -> str:
+    """The account a store is connected to on a platform (`backroom connect`), else the one settings route to it."""
+    found = [c.account for c in connections.list_connections(engine, store_id) if c.platform == platform]
+    if found:
+        return found[0]
+    with engine.connect() as conn:
+        slug = conn.execute(select(t.stores.c.slug).where(t.stores.c.id == store_id)).scalar_one()
+    routes = settings.shopify.shops if platform == "shopify" else settings.woocommerce.sites
+    routed = [account for account, store in routes.items() if store == slug]
+    if not routed:
+        raise ConfigurationError(f"store {slug} has no {platform} connection: run backroom connect {platform}")
+    return routed[0] if platform == "shopify" else f"https://{routed[0]}"

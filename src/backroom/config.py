@@ -53,18 +53,26 @@ class SlackSettings(BaseModel):
 
 class ShopifySettings(BaseModel):
     """Webhooks from Shopify stores: the app's client secret, and which backroom store each shop domain feeds
-    (``{"acme.myshopify.com": "acme"}``; a shop not listed feeds the store named after its subdomain)."""
+    (``{"acme.myshopify.com": "acme"}``; a shop not listed feeds the store named after its subdomain); and calls
+    back to the Admin API: a token per shop domain, the API version, and per-shop base URLs (the emulator)."""
 
     webhook_secret: SecretStr | None = None
     shops: dict[str, str] = Field(default_factory=dict)
+    access_tokens: dict[str, SecretStr] = Field(default_factory=dict)  # shop domain → Admin API access token
+    api_version: str = "2026-10"  # the GraphQL Admin API version called (client.API_VERSION)
+    api_urls: dict[str, str] = Field(default_factory=dict)  # shop domain → base URL instead of https://{shop}
 
 
 class WooCommerceSettings(BaseModel):
     """Webhooks from WooCommerce sites: the secret set on the webhooks, and which backroom store each site feeds
-    (``{"shop.example.com": "acme"}`` by host; a site not listed feeds the store named after its host)."""
+    (``{"shop.example.com": "acme"}`` by host; a site not listed feeds the store named after its host). REST API
+    keys (WooCommerce → Settings → Advanced → REST API, Read/Write) by site host: ``{"shop.example.com": "ck_…"}``
+    and ``{"shop.example.com": "cs_…"}``."""
 
     webhook_secret: SecretStr | None = None
     sites: dict[str, str] = Field(default_factory=dict)
+    consumer_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    consumer_secrets: dict[str, SecretStr] = Field(default_factory=dict)
 
 
 class RulesSettings(BaseModel):
@@ -92,6 +100,14 @@ class AlertSettings(BaseModel):
     check_every_s: float = 60.0  # how often a worker runs the checks
 
 
+class ConnectorSettings(BaseModel):
+    """Reconciliation polls of connected stores (docs/connectors.md): how often, and how far back the first one
+    reads."""
+
+    reconcile_every_s: float = 300.0  # 0: never (webhooks only)
+    first_look_back_h: float = 72.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BACKROOM_", env_nested_delimiter="__", extra="ignore")
 
@@ -107,6 +123,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = SlackSettings()
     shopify: ShopifySettings = ShopifySettings()
     woocommerce: WooCommerceSettings = WooCommerceSettings()
+    connectors: ConnectorSettings = ConnectorSettings()
     rules: RulesSettings = RulesSettings()
     alerts: AlertSettings = AlertSettings()
     warehouse: WarehouseSettings = WarehouseSettings()

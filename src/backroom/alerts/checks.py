@@ -34,6 +34,9 @@ def run_checks(s: StoreSnapshot, p: AlertPolicy) -> CheckResult:
         AlertKind.STORE_QUIET: store_quiet(s, p),
         AlertKind.ERROR_RATE: error_rates(s, p),
         AlertKind.INPUTS_FAILING: inputs_failing(s, p),
+        AlertKind.WEBHOOKS_MISSED: webhooks_missed(s),
+        AlertKind.ORDER_NUMBERS_SKIPPED: order_numbers_skipped(s),
+        AlertKind.RECONCILE_FAILING: reconcile_failing(s),
     }
     return CheckResult(tuple(a for alerts in found.values() if alerts is not None for a in alerts),
                        frozenset(kind for kind, alerts in found.items() if alerts is not None))
@@ -145,6 +148,45 @@ def inputs_failing(s: StoreSnapshot, p: AlertPolicy) -> list[Alert]:
         f"{duration(p.error_rate_baseline)} before. Check the store's webhook secret and payloads; the errors are "
         f"kept in the inbox.",
         _rate_facts(c, rate, baseline, known))]
+
+
+def webhooks_missed(s: StoreSnapshot) -> list[Alert]:
+    """The last reconciliation poll found orders, cancellations or shipments that no webhook had brought: they are
+    in backroom now, but the platform's webhooks are not reaching us. Clears when a poll finds nothing missed."""
+    return [Alert(
+        AlertKind.WEBHOOKS_MISSED, c.subject,
+        f"{c.platform} webhooks missed {c.created} orders and {c.changed} updates",
+        f"The reconciliation poll of {c.account} ({c.platform}) at {when(c.polled_at, s.timezone)} found "
+        f"{c.created} orders and {c.changed} cancellations or shipments that no webhook had delivered. They are "
+        f"processed now. Check the webhook subscriptions (backroom connect {c.platform} …) and that the webhook URL "
+        f"is reachable.", {"created": c.created, "changed": c.changed, "account": c.account})
+        for c in s.connections if c.polled_at is not None and not c.error and (c.created or c.changed)]
+
+
+def order_numbers_skipped(s: StoreSnapshot) -> list[Alert]:
+    """Order numbers the platform never listed between ones it did: deleted orders, or orders neither webhooks
+    nor polls could read. Reported once per number (the poll that finds them); clears with the next poll."""
+    return [Alert(
+        AlertKind.ORDER_NUMBERS_SKIPPED, c.subject,
+        f"{c.platform}: {len(c.skipped_numbers)} order numbers never seen",
+        f"{c.account} ({c.platform}) has no order numbered {_numbers(c.skipped_numbers)} although the numbers "
+        f"around them arrived. If they were not deleted on purpose, look them up in the store's admin.",
+        {"numbers": list(c.skipped_numbers[:100]), "account": c.account})
+        for c in s.connections if c.polled_at is not None and c.skipped_numbers]
+
+
+def reconcile_failing(s: StoreSnapshot) -> list[Alert]:
+    return [Alert(
+        AlertKind.RECONCILE_FAILING, c.subject, f"{c.platform}: the reconciliation poll is failing ({c.error})",
+        f"The last poll of {c.account} ({c.platform}) failed with {c.error}: orders its webhooks miss are not "
+        f"caught until it works. Check the API credentials (see docs/connectors.md) and the platform's status.",
+        {"error_type": c.error, "account": c.account})
+        for c in s.connections if c.error]
+
+
+def _numbers(numbers: tuple[int, ...]) -> str:
+    shown = ", ".join(f"#{n}" for n in numbers[:10])
+    return shown + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
 
 
 def jumped(c: RateCounts, p: AlertPolicy) -> tuple[Fraction, Fraction, bool] | None:

@@ -25,6 +25,9 @@ class AlertKind(StrEnum):
     STORE_QUIET = "store_quiet"
     ERROR_RATE = "error_rate"
     INPUTS_FAILING = "inputs_failing"
+    WEBHOOKS_MISSED = "webhooks_missed"
+    ORDER_NUMBERS_SKIPPED = "order_numbers_skipped"
+    RECONCILE_FAILING = "reconcile_failing"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,23 @@ class FailedEffects:
 
 
 @dataclass(frozen=True)
+class ConnectionPoll:
+    """A connected platform account and what its last reconciliation poll found (see connectors/reconcile.py)."""
+
+    platform: str
+    account: str
+    polled_at: datetime | None
+    created: int = 0  # orders the poll imported: their webhooks never arrived
+    changed: int = 0  # cancellations and shipments the poll applied
+    skipped_numbers: tuple[int, ...] = ()
+    error: str = ""  # the last poll failed: the error's type only
+
+    @property
+    def subject(self) -> str:
+        return f"{self.platform}:{self.account}"
+
+
+@dataclass(frozen=True)
 class StoreSnapshot:
     slug: str
     timezone: str
@@ -110,6 +130,7 @@ class StoreSnapshot:
     error_rates: Mapping[str, RateCounts] = field(default_factory=dict)  # by automation
     input_rates: RateCounts = RateCounts()  # inputs received, and those rejected or failed
     failed_effects: Mapping[str, FailedEffects] = field(default_factory=dict)  # by effect_group()
+    connections: tuple[ConnectionPoll, ...] = ()
 
 
 @dataclass(frozen=True)

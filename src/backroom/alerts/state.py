@@ -103,4 +103,7 @@ def label(state: AlertState) -> str:
         AlertKind.STORE_QUIET: "no input from the store",
         AlertKind.ERROR_RATE: f"error rate of {state.subject}",
         AlertKind.INPUTS_FAILING: "inputs failing",
+        AlertKind.WEBHOOKS_MISSED: f"webhooks missed by {state.subject}",
+        AlertKind.ORDER_NUMBERS_SKIPPED: f"order numbers skipped at {state.subject}",
+        AlertKind.RECONCILE_FAILING: f"reconciliation poll of {state.subject} failing",
     }[state.kind]

@@ -72,11 +72,34 @@ class RecordDelivery(Command):
 
 
 @dataclass(frozen=True)
+class RecordShipments(Command):
+    """A warehouse's confirmation file (or a day's carrier scans): many shipments in one transaction, each applied
+    or refused on its own (see BatchOutcome)."""
+
+    shipments: tuple[RecordShipment, ...]
+
+
+@dataclass(frozen=True)
+class RecordDeliveries(Command):
+    order_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class ReceiveStock(Command):
     sku: str
     location_code: str
     quantity: int
     reference: str
+
+
+@dataclass(frozen=True)
+class ReceiveDelivery(Command):
+    """A delivery (a purchase order, a day's returns, a stock count's corrections) at one location: each line's
+    quantity is added (negative: written off); lines that cannot apply are refused on their own."""
+
+    location_code: str
+    reference: str
+    lines: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from backroom.service_layer.messages import Decision, RecordedEvent, ReviewReque
 
 FULFILLMENT = "fulfillment"
 CUSTOMER_EMAILS = "customer_emails"
+PLATFORM_SYNC = "platform_sync"
 FULFILLMENT_KINDS = ("fulfillment_request",)
 
 
@@ -33,6 +34,8 @@ class PipelineSettings:
     policy: OrderPolicy = field(default_factory=OrderPolicy)
     handling_days: int = 1
     low_stock_threshold: int = 5
+    #: channels whose platform is told what backroom did (fulfilled with tracking, cancelled): connected stores
+    platform_channels: frozenset[str] = frozenset({"shopify", "woocommerce"})
 
 
 @dataclass(frozen=True)
@@ -291,11 +294,83 @@ def record_shipment(cmd: commands.RecordShipment, uow: OrdersUnitOfWork, setting
         if order.status != OrderStatus.FULFILLMENT_REQUESTED:
             raise Conflict(f"order {order.number} is {order.status.value}; only requested orders can ship")
         _ship(order, cmd.carrier, cmd.tracking_number, cmd.tracking_url, uow)
+        _tell_platform_shipped(order, cmd.carrier, cmd.tracking_number, cmd.tracking_url, uow, settings)
         uow.commit()
 
 
-def _ship(order: Order, carrier: str, tracking_number: str, tracking_url: str, uow: OrdersUnitOfWork) -> None:
-    pool = uow.stock.lock({r.sku for r in order.reservations})
+def record_shipments(cmd: commands.RecordShipments, uow: OrdersUnitOfWork, settings: PipelineSettings) -> BatchOutcome:
+    """Each shipment as record_shipment would apply it; one that cannot apply is refused alone."""
+    outcome = BatchOutcome()
+    with uow:
+        orders = {_id(o): o for o in uow.orders.get_many([s.order_id for s in cmd.shipments])}
+        pool = uow.stock.lock({r.sku for o in orders.values() for r in o.reservations})
+        for s in cmd.shipments:
+            order = orders.get(s.order_id)
+            if order is None:
+                outcome.refused.append((str(s.order_id), "order not found"))
+            elif order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+                outcome.unchanged += 1
+            elif order.status != OrderStatus.FULFILLMENT_REQUESTED:
+                outcome.refused.append((str(s.order_id), f"order is {order.status.value}"))
+            else:
+                _ship(order, s.carrier, s.tracking_number, s.tracking_url, uow, pool)
+                _tell_platform_shipped(order, s.carrier, s.tracking_number, s.tracking_url, uow, settings)
+                outcome.applied += 1
+        uow.commit()
+    return outcome
+
+
+def record_deliveries(cmd: commands.RecordDeliveries, uow: OrdersUnitOfWork,
+                      settings: PipelineSettings) -> BatchOutcome:
+    outcome = BatchOutcome()
+    with uow:
+        orders = {_id(o): o for o in uow.orders.get_many(list(cmd.order_ids))}
+        for order_id in cmd.order_ids:
+            order = orders.get(order_id)
+            if order is None:
+                outcome.refused.append((str(order_id), "order not found"))
+            elif order.status == OrderStatus.DELIVERED:
+                outcome.unchanged += 1
+            elif order.status != OrderStatus.SHIPPED:
+                outcome.refused.append((str(order_id), f"order is {order.status.value}"))
+            else:
+                _deliver(order, uow)
+                outcome.applied += 1
+        uow.commit()
+    return outcome
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch command did: applied, already so (a repeat), and refused with the reason, per item."""
+
+    applied: int = 0
+    unchanged: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    allocated: int = 0  # backordered orders completed by stock this batch brought
+
+
+def _tell_platform_shipped(order: Order, carrier: str, tracking_number: str, tracking_url: str,
+                           uow: OrdersUnitOfWork, settings: PipelineSettings) -> None:
+    """An order of a connected store shipped by our warehouse: the store gets the fulfillment with its tracking
+    (one per order and tracking number, whatever the retries)."""
+    if order.channel in settings.platform_channels:
+        uow.request_effect(_platform_effect("platform_fulfillment", order, uow.store_id, tracking_number or "untracked",
+                                            {"carrier": carrier, "tracking_number": tracking_number,
+                                             "tracking_url": tracking_url}))
+
+
+def _platform_effect(kind: str, order: Order, store_id: int, version: str, extra: dict[str, Any]) -> EffectRequest:
+    return EffectRequest(
+        kind=kind, key=f"{kind.replace('_', '-')}:order-{_id(order)}:{version}", automation=PLATFORM_SYNC,
+        subject_id=order.id,
+        payload={"platform": order.channel, "store_id": store_id, "external_id": order.external_id,
+                 "order_number": order.number, **extra})
+
+
+def _ship(order: Order, carrier: str, tracking_number: str, tracking_url: str, uow: OrdersUnitOfWork,
+          pool: StockPool | None = None) -> None:
+    pool = pool or uow.stock.lock({r.sku for r in order.reservations})
     for r in order.take_reservations():
         pool.ship(r.as_allocation(), order.reference)
     order.move_to(OrderStatus.SHIPPED)
@@ -346,9 +421,13 @@ def record_delivery(cmd: commands.RecordDelivery, uow: OrdersUnitOfWork, setting
             return
         if order.status != OrderStatus.SHIPPED:
             raise Conflict(f"order {order.number} is {order.status.value}; only shipped orders can be delivered")
-        order.move_to(OrderStatus.DELIVERED)
-        _emit(uow, "shipment_delivered", order)
+        _deliver(order, uow)
         uow.commit()
+
+
+def _deliver(order: Order, uow: OrdersUnitOfWork) -> None:
+    order.move_to(OrderStatus.DELIVERED)
+    _emit(uow, "shipment_delivered", order)
 
 
 # -- cancellation and stock arriving --------------------------------------------------------------------------
@@ -387,6 +466,8 @@ def _cancel(order: Order, reason: str, actor: str, uow: OrdersUnitOfWork, settin
     )
     _emit(uow, "order_cancelled", order, reason=reason, actor=actor)
     _email(uow, order, "order_cancelled", {"reason": reason})
+    if order.channel in settings.platform_channels and actor != order.channel:  # not an echo of the platform's own
+        uow.request_effect(_platform_effect("platform_cancel", order, uow.store_id, "v1", {"reason": reason}))
     _allocate_backorders({r.sku for r in released}, pool, uow, settings)
 
 
@@ -408,6 +489,39 @@ def receive_stock(cmd: commands.ReceiveStock, uow: OrdersUnitOfWork, settings: P
         allocated = _allocate_backorders({cmd.sku}, pool, uow, settings)
         uow.commit()
     return allocated
+
+
+def receive_delivery(cmd: commands.ReceiveDelivery, uow: OrdersUnitOfWork, settings: PipelineSettings) -> BatchOutcome:
+    """Every line as receive_stock would apply it, then the backorder queue served once for all of them."""
+    outcome = BatchOutcome()
+    with uow:
+        location_id = uow.stock.location_id(cmd.location_code)
+        skus = {sku for sku, _ in cmd.lines}
+        known = uow.catalog.known_skus(skus)
+        pool = uow.stock.lock(skus & known, ensure_location=location_id)
+        received: set[str] = set()
+        for sku, quantity in cmd.lines:
+            if sku not in known:
+                outcome.refused.append((sku, "unknown SKU"))
+                continue
+            if quantity == 0:
+                outcome.unchanged += 1
+                continue
+            try:
+                pool.receive(sku, location_id, quantity, cmd.reference)
+            except ValueError:
+                level = pool.level(sku, location_id)
+                outcome.refused.append((sku, f"{quantity} would leave {level.on_hand + quantity} on hand with "
+                                             f"{level.reserved} reserved"))
+                continue
+            outcome.applied += 1
+            uow.record_event(RecordedEvent("stock_received", "sku", None,
+                                           {"sku": sku, "location_id": location_id, "quantity": quantity}))
+            if quantity > 0:
+                received.add(sku)
+        outcome.allocated = _allocate_backorders(received, pool, uow, settings)
+        uow.commit()
+    return outcome
 
 
 def set_restock_eta(cmd: commands.SetRestockEta, uow: OrdersUnitOfWork, settings: PipelineSettings) -> int:

@@ -20,6 +20,8 @@ class OrderRepository(Protocol):
     def add(self, order: Order) -> None: ...
     def get(self, order_id: int) -> Order:
         """Load and lock one order; raises NotFound outside this store."""
+    def get_many(self, order_ids: Collection[int]) -> list[Order]:
+        """Load and lock these orders (those of this store; the others are left out), by id."""
     def existing(self, channel: str, external_ids: Collection[str]) -> dict[str, tuple[int, str]]:
         """external id → (order id, status) of the orders this store already has."""
     def recent_fingerprints(self, fingerprints: Collection[str], since: datetime) -> dict[str, str]: ...

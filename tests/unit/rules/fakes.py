@@ -43,6 +43,9 @@ class FakeOrders:
             raise NotFound(f"order {order_id} not found")
         return self.by_id[order_id]
 
+    def get_many(self, order_ids: Collection[int]) -> list[Order]:
+        return [self.by_id[i] for i in order_ids if i in self.by_id]
+
     def existing(self, channel: str, external_ids: Collection[str]) -> dict[str, tuple[int, str]]:
         return {o.external_id: (o.id or 0, o.status.value) for o in self.by_id.values()
                 if o.channel == channel and o.external_id in external_ids}

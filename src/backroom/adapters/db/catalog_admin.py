@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db import tables as t
+from backroom.adapters.db.bulk import Col, insert_rows
 
 
 @dataclass(frozen=True)
@@ -30,33 +31,50 @@ def upsert_location(engine: Engine, store_id: int, code: str, name: str, priorit
 
 
 def upsert_product(engine: Engine, store_id: int, handle: str, title: str, variants: Iterable[VariantSpec]) -> int:
+    return upsert_products(engine, store_id, [(handle, title, variants)])[0]
+
+
+def upsert_products(engine: Engine, store_id: int,
+                    products: Iterable[tuple[str, str, Iterable[VariantSpec]]]) -> list[int]:
+    """(handle, title, variants) → product ids, in one transaction of two statements."""
+    by_handle = {handle: (title, list(specs)) for handle, title, specs in products}  # one row per key: the last
+    if not by_handle:
+        return []
     with engine.begin() as conn:
-        stmt = pg_insert(t.products).values(store_id=store_id, handle=handle, title=title)
-        stmt = stmt.on_conflict_do_update(index_elements=["store_id", "handle"], set_={"title": title})
-        product_id = int(conn.execute(stmt.returning(t.products.c.id)).scalar_one())
-        for v in variants:
-            vs = pg_insert(t.variants).values(
-                store_id=store_id, product_id=product_id, sku=v.sku, title=v.title, price=v.price
-            )
-            conn.execute(vs.on_conflict_do_update(
-                index_elements=["store_id", "sku"], set_={"title": v.title, "price": v.price}))
-        return product_id
+        returned = insert_rows(conn, "products", _PRODUCT_COLUMNS,
+                               [(store_id, h, title) for h, (title, _) in by_handle.items()],
+                               "ON CONFLICT (store_id, handle) DO UPDATE SET title = excluded.title"
+                               " RETURNING handle, id")
+        ids = {str(handle): int(pid) for handle, pid in returned}
+        variants = {v.sku: (store_id, ids[handle], v.sku, v.title, v.price)
+                    for handle, (_, specs) in by_handle.items() for v in specs}
+        insert_rows(conn, "variants", _VARIANT_COLUMNS, list(variants.values()),
+                    "ON CONFLICT (store_id, sku) DO UPDATE SET title = excluded.title, price = excluded.price")
+    return [ids[handle] for handle in by_handle]
+
+
+_PRODUCT_COLUMNS = (Col("store_id", "bigint"), Col("handle", "text"), Col("title", "text"))
+_VARIANT_COLUMNS = (Col("store_id", "bigint"), Col("product_id", "bigint"), Col("sku", "text"), Col("title", "text"),
+                    Col("price", "numeric"))
 
 
 def set_opening_stock(engine: Engine, store_id: int, levels: Iterable[tuple[str, int, int]]) -> None:
     """(sku, location_id, on_hand) for SKUs with no stock row yet; recorded in the ledger as 'received'."""
+    rows = [(store_id, sku, location_id, on_hand, 0) for sku, location_id, on_hand in levels]
     with engine.begin() as conn:
-        for sku, location_id, on_hand in levels:
-            inserted = conn.execute(
-                pg_insert(t.stock_levels)
-                .values(store_id=store_id, sku=sku, location_id=location_id, on_hand=on_hand, reserved=0)
-                .on_conflict_do_nothing(index_elements=["store_id", "sku", "location_id"])
-                .returning(t.stock_levels.c.id)
-            ).first()
-            if inserted is not None and on_hand:
-                conn.execute(insert(t.stock_ledger).values(
-                    store_id=store_id, sku=sku, location_id=location_id, delta_on_hand=on_hand, delta_reserved=0,
-                    reason="received", reference="opening-stock", at=text("now()")))
+        inserted = insert_rows(conn, "stock_levels", _LEVEL_COLUMNS, rows, "ON CONFLICT (store_id, sku, location_id)"
+                               " DO NOTHING RETURNING sku, location_id, on_hand")
+        now = conn.execute(text("SELECT now()")).scalar_one()
+        insert_rows(conn, "stock_ledger", _LEDGER_COLUMNS, [
+            (store_id, sku, location_id, on_hand, 0, "received", "opening-stock", now)
+            for sku, location_id, on_hand in inserted if on_hand])
+
+
+_LEVEL_COLUMNS = (Col("store_id", "bigint"), Col("sku", "text"), Col("location_id", "bigint"),
+                  Col("on_hand", "integer"), Col("reserved", "integer"))
+_LEDGER_COLUMNS = (Col("store_id", "bigint"), Col("sku", "text"), Col("location_id", "bigint"),
+                   Col("delta_on_hand", "integer"), Col("delta_reserved", "integer"), Col("reason", "text"),
+                   Col("reference", "text"), Col("at", "timestamptz"))
 
 
 def reset_store(engine: Engine, store_id: int) -> None:

@@ -369,3 +369,21 @@ alert_state = Table(
     _ts("last_sent_at", nullable=True),
     _ts("closed_at", nullable=True),
 )
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("store_id", Integer, ForeignKey("stores.id", ondelete="CASCADE"), nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("account", Text, nullable=False),  # the shop domain or the site's host: never a credential
+    Column("callback_url", Text, nullable=False),
+    Column("reconcile_cursor", DateTime(timezone=True), nullable=True),  # platform updated_at already polled
+    _ts("last_polled_at", nullable=True),
+    Column("last_poll", JSONB, nullable=False, server_default="{}"),  # what the last poll found
+    Column("numbers_seen", JSONB, nullable=False, server_default="[]"),  # recent order numbers, for gap checks
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("platform", "account", name="uq_connections_platform_account"),
+    CheckConstraint("platform IN ('shopify', 'woocommerce')", name="platform_known"),
+)

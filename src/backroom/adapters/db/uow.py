@@ -13,7 +13,7 @@ from typing import Any, Self
 
 import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import Connection, Engine, any_, bindparam, func, insert, literal, select, text, update
+from sqlalchemy import Connection, Engine, Text, any_, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
@@ -24,7 +24,7 @@ from backroom.adapters.db.rules import SqlRuleRepository
 from backroom.adapters.queue.defer import defer_effect_jobs
 from backroom.errors import NotFound, RetryableConflict
 from backroom.inventory.model import StockLevel, StockPool
-from backroom.orders.error_codes import ReasonCode
+from backroom.orders.error_codes import HUMAN_HOLDS, ReasonCode
 from backroom.orders.model import (
     Address,
     CustomerStats,
@@ -307,6 +307,11 @@ class SqlOrderRepository:
             raise NotFound(f"order {order_id} not found", code="order_not_found")
         return loaded[0]
 
+    def get_many(self, order_ids: Collection[int]) -> list[Order]:
+        known = [self._new[i] for i in order_ids if i in self._new]
+        wanted = [i for i in order_ids if i not in self._new]
+        return known + (self._load(_any(t.orders.c.id, wanted)) if wanted else [])
+
     def existing(self, channel: str, external_ids: Collection[str]) -> dict[str, tuple[int, str]]:
         o = t.orders
         rows = self.uow.conn.execute(
@@ -333,8 +338,11 @@ class SqlOrderRepository:
             .where(lines.c.store_id == self.uow.store_id, _any(lines.c.sku, skus))
             .scalar_subquery()
         )
-        found = self._load(o.c.backorder_seq.is_not(None) & o.c.id.in_(waiting), order_by=o.c.backorder_seq)
-        return [order for order in found if order.status != OrderStatus.CANCELLED]
+        # an order a human must look at first keeps its place in the queue but cannot take stock: not loaded
+        human = literal(sorted(h.value for h in HUMAN_HOLDS), ARRAY(Text))
+        found = self._load(o.c.backorder_seq.is_not(None) & o.c.id.in_(waiting) & ~o.c.holds.overlap(human)
+                           & (o.c.status != OrderStatus.CANCELLED), order_by=o.c.backorder_seq)
+        return [order for order in found if not order.human_holds]
 
     def record_shipment(self, order: Order, carrier: str, tracking_number: str, tracking_url: str) -> None:
         self._shipments.append({
@@ -363,6 +371,7 @@ class SqlOrderRepository:
                 held[rv.order_id].append(Reservation(rv.sku, rv.location_id, rv.quantity))
         for r in fresh:
             self._loaded[r.id] = _order_from_row(r, lines[r.id], held[r.id])
+        self.uow.customers.prefetch_history([(r.customer_id, r.id) for r in fresh if r.customer_id is not None])
         return [self._loaded[r.id] for r in rows]
 
     def flush(self) -> None:
@@ -447,7 +456,7 @@ class SqlStockRepository:
 
     def lock(self, skus: Collection[str], ensure_location: int | None = None) -> StockPool:
         s, loc = t.stock_levels, t.locations
-        if ensure_location is not None:
+        if ensure_location is not None and skus:
             self.uow.conn.execute(
                 pg_insert(s).on_conflict_do_nothing(index_elements=["store_id", "sku", "location_id"]),
                 [{"store_id": self.uow.store_id, "sku": sku, "location_id": ensure_location} for sku in skus],
@@ -513,6 +522,7 @@ class SqlCustomerRepository:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
         self._stats: dict[int, tuple[int, CustomerStats]] = {}  # id → (valid for orders from this id, stats)
+        self._before: dict[tuple[int, int], CustomerStats] = {}  # (customer, order) → history before that order
 
     def upsert(self, customers: dict[str, str]) -> dict[str, int]:
         if not customers:
@@ -541,6 +551,9 @@ class SqlCustomerRepository:
         cached = self._stats.get(customer_id)
         if cached is not None and cached[0] <= before_order_id:
             return cached[1]
+        known = self._before.get((customer_id, before_order_id))
+        if known is not None:
+            return known
         o = t.orders
         row = self.uow.conn.execute(
             select(func.count(), func.coalesce(func.sum(o.c.total), 0)).where(
@@ -571,6 +584,21 @@ class SqlCustomerRepository:
         found = {int(r[0]): CustomerStats(int(r[1]), r[2]) for r in rows}
         for i in wanted:  # every order already stored is older than any order this transaction will add
             self._stats[i] = (0, found.get(i, CustomerStats()))
+
+    def prefetch_history(self, pairs: Collection[tuple[int, int]]) -> None:
+        """(customer, order) pairs of orders loaded together (a batch of shipments): their customers' histories
+        before each, in one query instead of one per order."""
+        wanted = [p for p in pairs if p not in self._before]
+        if len(wanted) < 2:
+            return
+        rows = self.uow.conn.execute(text(
+            "SELECT x.cid, x.oid, count(o.id), coalesce(sum(o.total), 0)"
+            " FROM unnest(CAST(:cids AS bigint[]), CAST(:oids AS bigint[])) AS x(cid, oid)"
+            " LEFT JOIN orders o ON o.store_id = :s AND o.customer_id = x.cid AND o.id < x.oid"
+            "  AND o.status <> 'cancelled' GROUP BY x.cid, x.oid"),
+            {"s": self.uow.store_id, "cids": [c for c, _ in wanted], "oids": [o for _, o in wanted]})
+        for cid, oid, count, total in rows:
+            self._before[(int(cid), int(oid))] = CustomerStats(int(count), total)
 
     def _find(self, customers: dict[str, str]) -> dict[str, int]:
         c = t.customers

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.alerts import AlertRoute, alert_effect_failed
@@ -26,6 +26,8 @@ from backroom.shared.clock import Clock
 
 log = logging.getLogger(__name__)
 
+#: runs one effect: (payload, idempotency key) → a result to keep. An executor whose receiver dedupes on the key
+#: (a warehouse, a platform API, a recorder) sets ``batch_safe = True``: its effects share one transaction per job.
 Executor = Callable[[dict[str, Any], str], dict[str, Any] | None]
 
 FAILURE_REASONS = {
@@ -34,6 +36,8 @@ FAILURE_REASONS = {
     "email": ReasonCode.EMAIL_FAILED,
     "slack_message": ReasonCode.ACTION_FAILED,
     "webhook_call": ReasonCode.ACTION_FAILED,
+    "platform_fulfillment": ReasonCode.ACTION_FAILED,
+    "platform_cancel": ReasonCode.ACTION_FAILED,
 }
 
 
@@ -56,11 +60,47 @@ class EffectRunner:
                 close()
 
     def run(self, effect_ids: list[int]) -> dict[str, int]:
+        """A job's effects: those whose receiver dedupes on the key (``batch_safe`` executors) in one transaction,
+        the others (email, Slack) one transaction each, so a crash can repeat at most one of them."""
         counts: dict[str, int] = {}
+        handled = self._run_batch(effect_ids, counts) if self._batch_kinds else set()
         for effect_id in effect_ids:
-            outcome = self.run_one(effect_id)
-            counts[outcome] = counts.get(outcome, 0) + 1
+            if effect_id not in handled:
+                outcome = self.run_one(effect_id)
+                counts[outcome] = counts.get(outcome, 0) + 1
         return counts
+
+    @property
+    def _batch_kinds(self) -> list[str]:
+        return sorted(kind for kind, ex in self.executors.items() if getattr(ex, "batch_safe", False))
+
+    def _run_batch(self, effect_ids: list[int], counts: dict[str, int]) -> set[int]:
+        """Effects of batch-safe kinds among these, locked together; "done" is written for all of them at once.
+        A crash before the commit runs them all again, and their receivers make the repeat a no-op."""
+        e = t.effects
+        with self.engine.connect() as conn, conn.begin():
+            rows = conn.execute(
+                select(e).where(e.c.id.in_(effect_ids), e.c.kind.in_(self._batch_kinds),
+                                e.c.status.in_([EffectStatus.PENDING, EffectStatus.RETRYING]))
+                .order_by(e.c.id).with_for_update(skip_locked=True)
+            ).all()
+            done: list[dict[str, Any]] = []
+            now = self.clock.now()
+            for row in rows:
+                try:
+                    result = self.executors[row.kind](row.payload, row.key)
+                except Exception as err:  # recorded, retried, then reviewed, as in run_one
+                    log.warning("effect %s (%s) failed: %s", row.id, row.kind, type(err).__name__)
+                    outcome = self._failed(conn, row, err)
+                    counts[outcome] = counts.get(outcome, 0) + 1
+                    continue
+                done.append({"eid": row.id, "attempts": row.attempts + 1, "result": result})
+            if done:
+                conn.execute(update(e).where(e.c.id == bindparam("eid")).values(
+                    status=EffectStatus.DONE, attempts=bindparam("attempts"), done_at=now,
+                    result=bindparam("result")), done)
+                counts["done"] = counts.get("done", 0) + len(done)
+        return {int(row.id) for row in rows}
 
     def run_one(self, effect_id: int) -> str:
         e = t.effects

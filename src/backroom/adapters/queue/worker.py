@@ -1,5 +1,6 @@
 """The worker: a procrastinate worker running effect jobs, plus a recovery loop that re-queues the jobs of workers
-that died (no heartbeat) and effects whose job went missing, and runs the alert checks every so often. Run as many
+that died (no heartbeat) and effects whose job went missing, and runs periodic checks (alerts, reconciliation
+polls) every so often. Run as many
 as you like, anywhere, on one database."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,14 +32,15 @@ def make_app(dsn: str, runner: EffectRunner) -> procrastinate.App:
 
 
 async def recover_forever(app: procrastinate.App, runner: EffectRunner, settings: WorkerSettings,
-                          checks: PeriodicCheck | None = None) -> None:
+                          checks: Sequence[PeriodicCheck] = ()) -> None:
     loop = asyncio.get_running_loop()
-    check_due = loop.time()
+    due = [loop.time()] * len(checks)
     while True:
         await recover_once(app, runner, settings)
-        if checks is not None and checks.every_s > 0 and loop.time() >= check_due:
-            check_due = loop.time() + checks.every_s
-            await run_check(checks)
+        for n, check in enumerate(checks):
+            if check.every_s > 0 and loop.time() >= due[n]:
+                due[n] = loop.time() + check.every_s
+                await run_check(check)
         await asyncio.sleep(settings.poll_s)
 
 
@@ -59,7 +61,7 @@ async def run_check(check: PeriodicCheck) -> None:
         log.exception("%s failed", check.name)
         return
     if done:
-        log.info("%s: %d notices", check.name, len(done))
+        log.info("%s: %d done", check.name, len(done))
 
 
 async def recover_once(app: procrastinate.App, runner: EffectRunner, settings: WorkerSettings) -> int:
@@ -79,7 +81,7 @@ async def run_worker(
     *,
     wait: bool = True,
     install_signal_handlers: bool | None = None,
-    checks: PeriodicCheck | None = None,
+    checks: Sequence[PeriodicCheck] = (),
 ) -> None:
     """Run effect jobs; with ``wait=False`` drain what is due now and return (no recovery loop, no checks).
 

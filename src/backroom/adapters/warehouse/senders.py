@@ -23,6 +23,8 @@ from backroom.shared.hashing import sign
 
 
 class HttpWarehouse:
+    batch_safe = True  # the receiver dedupes on Idempotency-Key
+
     def __init__(self, settings: WarehouseSettings, transport: httpx.BaseTransport | None = None) -> None:
         if not settings.url or settings.secret is None:
             raise ConfigurationError("warehouse mode 'http' needs BACKROOM_WAREHOUSE__URL and __SECRET")
@@ -58,6 +60,8 @@ CSV_COLUMNS = ("type", "order_number", "sku", "quantity", "title", "name", "line
 
 
 class CsvWarehouse:
+    batch_safe = True  # one file per key: a repeat finds it
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 

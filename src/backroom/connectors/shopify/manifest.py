@@ -59,8 +59,10 @@ IGNORED_FAMILIES: dict[str, str] = {
 CREDENTIALS = {
     "BACKROOM_SHOPIFY__WEBHOOK_SECRET": "the app's client secret: every webhook's X-Shopify-Hmac-Sha256 is checked",
 }
-#: Admin API scopes the webhooks above need
-SCOPES = ("read_orders", "read_fulfillments")
+#: Admin API scopes: the webhooks above, the reconciliation poll, and what backroom tells the store (docs/connectors.md)
+SCOPES = ("read_orders", "write_orders", "read_fulfillments", "read_merchant_managed_fulfillment_orders",
+          "write_merchant_managed_fulfillment_orders", "read_inventory", "write_inventory", "read_discounts",
+          "write_discounts", "read_customers")
 
 
 def classify(topic: str) -> tuple[bool, str]:

@@ -7,6 +7,7 @@ exactly; where a payload carries both, the number in ``admin_graphql_api_id`` is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from backroom.connectors.generic import json_object, order_from, platform_id
@@ -85,3 +86,102 @@ def _line(item: dict[str, Any]) -> dict[str, Any]:
     title = " — ".join(p for p in (item.get("title"), item.get("variant_title")) if p)
     return {"sku": str(sku), "quantity": item.get("quantity"), "unit_price": item.get("price"), "title": title}
 
+
+
+# --- the same orders read back through the GraphQL Admin API (reconciliation polls) -----------------------------
+
+@dataclass(frozen=True)
+class ShipmentSeen:
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+
+
+@dataclass(frozen=True)
+class OrderStatusSeen:
+    """What a reconciler needs beyond the order itself: is it cancelled, and what has shipped with which tracking."""
+
+    external_id: str
+    cancelled: bool
+    cancel_reason: str
+    shipments: tuple[ShipmentSeen, ...]
+
+
+def order_from_graphql(node: dict[str, Any], source_ref: str = "") -> commands.IncomingOrder:
+    """A GraphQL ``Order`` node (as ShopifyClient.orders_updated_since returns it) in our generic shape: the same
+    order as ``order_command`` gives for the order's webhook."""
+    customer = node.get("customer") or {}
+    shipping = node.get("shippingAddress") or node.get("billingAddress")
+    billing = node.get("billingAddress")
+    generic = {
+        "id": _gid_number(node.get("id"), "Shopify order id"),
+        "number": str(node.get("name") or ""),
+        "email": node.get("email") or customer.get("email") or "",
+        "customer_name": (shipping or {}).get("name") or " ".join(
+            p for p in (customer.get("firstName"), customer.get("lastName")) if p),
+        "currency": node.get("currencyCode") or "",
+        "payment_state": FINANCIAL_STATUS.get(str(node.get("displayFinancialStatus") or "").lower(), "pending"),
+        "shipping_address": _graphql_address(shipping) if shipping else None,
+        "billing_address": _graphql_address(billing) if billing else None,
+        "lines": [_graphql_line(item) for item in _nodes(node.get("lineItems")) if item.get("requiresShipping", True)],
+        "placed_at": node.get("createdAt"),
+    }
+    return order_from(generic, CHANNEL, source_ref, f"Shopify order {generic['number'] or generic['id']}")
+
+
+def status_from_graphql(node: dict[str, Any]) -> OrderStatusSeen:
+    """Cancellation and tracked fulfilments of a GraphQL ``Order`` node (one shipment per tracking number)."""
+    shipments = tuple(
+        ShipmentSeen(str(t.get("company") or ""), str(t.get("number") or ""), str(t.get("url") or ""))
+        for fulfillment in node.get("fulfillments") or [] for t in fulfillment.get("trackingInfo") or []
+        if t.get("number"))
+    return OrderStatusSeen(_gid_number(node.get("id"), "Shopify order id"), bool(node.get("cancelledAt")),
+                           str(node.get("cancelReason") or "").lower(), shipments)
+
+
+def follow_up_commands(node: dict[str, Any]) -> tuple[Command, ...]:
+    """The commands the webhooks would have given for a node's cancellation and shipments (reconciliation)."""
+    seen = status_from_graphql(node)
+    found: list[Command] = [commands.RecordShipmentByReference(CHANNEL, seen.external_id, s.carrier,
+                                                               s.tracking_number, s.tracking_url)
+                            for s in seen.shipments]
+    if seen.cancelled:
+        found.append(commands.CancelOrderByReference(CHANNEL, seen.external_id,
+                                                     seen.cancel_reason or "cancelled in Shopify", "shopify"))
+    return tuple(found)
+
+
+def _gid_number(value: Any, what: str) -> str:
+    if isinstance(value, str) and value.rsplit("/", 1)[-1].isdigit():
+        return value.rsplit("/", 1)[-1]
+    return platform_id(value, what)
+
+
+def _nodes(connection: Any) -> list[dict[str, Any]]:
+    """The items of a GraphQL connection, given as ``nodes`` or as ``edges[].node`` (or already a list)."""
+    if isinstance(connection, list):
+        return [n for n in connection if isinstance(n, dict)]
+    if not isinstance(connection, dict):
+        return []
+    if isinstance(connection.get("nodes"), list):
+        return [n for n in connection["nodes"] if isinstance(n, dict)]
+    return [e["node"] for e in connection.get("edges") or [] if isinstance(e, dict) and isinstance(e.get("node"), dict)]
+
+
+def _graphql_address(a: dict[str, Any]) -> dict[str, str]:
+    return {
+        "name": str(a.get("name") or " ".join(p for p in (a.get("firstName"), a.get("lastName")) if p)),
+        "line1": str(a.get("address1") or ""), "line2": str(a.get("address2") or ""), "city": str(a.get("city") or ""),
+        "postal_code": str(a.get("zip") or ""), "area": str(a.get("provinceCode") or ""),
+        "country": str(a.get("countryCodeV2") or a.get("countryCode") or ""), "phone": str(a.get("phone") or ""),
+    }
+
+
+def _graphql_line(item: dict[str, Any]) -> dict[str, Any]:
+    """As ``_line``: a line without a SKU is named by its variant (else by itself)."""
+    variant = item.get("variant") or {}
+    named_by = variant.get("id") or item.get("id")
+    sku = item.get("sku") or f"shopify-variant-{_gid_number(named_by, 'Shopify variant id')}"
+    price = ((item.get("originalUnitPriceSet") or {}).get("shopMoney") or {}).get("amount")
+    title = " — ".join(p for p in (item.get("title"), item.get("variantTitle")) if p)
+    return {"sku": str(sku), "quantity": item.get("quantity"), "unit_price": price, "title": title}

@@ -1,0 +1,56 @@
+"""Telling a connected store what backroom did: its orders fulfilled with tracking, or cancelled.
+
+Effects of the ``platform_sync`` automation (``platform_fulfillment``, ``platform_cancel``), run like every effect:
+at least once by workers, exactly once in effect because each call is idempotent on the platform's side (an
+existing fulfillment with the same tracking number is returned, not duplicated; a cancelled order stays cancelled).
+Customers are not notified by the platform: backroom sends its own emails. A cancellation refunds nothing and
+restocks nothing on the platform: money stays a human decision, and backroom's ledger is the stock of record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from backroom.config import Settings
+from backroom.connectors.shopify.client import ShopifyClient
+from backroom.connectors.woocommerce.client import woocommerce_client
+
+#: (store id, platform) → the connected account (shop domain, site URL)
+AccountOf = Callable[[int, str], str]
+
+
+class PlatformSync:
+    batch_safe = True  # each call is idempotent on the platform's side (see above)
+
+    def __init__(self, settings: Settings, account_of: AccountOf) -> None:
+        self.settings = settings
+        self.account_of = account_of
+
+    def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
+        platform, external_id = str(payload["platform"]), str(payload["external_id"])
+        account = self.account_of(int(payload["store_id"]), platform)
+        cancel = "reason" in payload
+        if platform == "shopify":
+            with ShopifyClient.from_settings(self.settings.shopify, account) as shopify:
+                if cancel:
+                    done = shopify.cancel_order(external_id, "other", restock=False, notify_customer=False,
+                                                refund=False)
+                    return {"already_cancelled": done.already_cancelled}
+                return {"fulfillment": shopify.create_fulfillment(
+                    external_id, str(payload["carrier"]), str(payload["tracking_number"]),
+                    str(payload.get("tracking_url") or ""), notify_customer=False)}
+        with woocommerce_client(self.settings.woocommerce, account) as woo:
+            if cancel:
+                return {"cancelled": woo.cancel_order(external_id)}
+            woo.complete_order(external_id, shipment_note(payload))
+            return {"completed": True}
+
+
+def shipment_note(payload: dict[str, Any]) -> str:
+    parts = [f"Shipped with {payload.get('carrier') or 'the carrier'}"]
+    if payload.get("tracking_number"):
+        parts.append(f"tracking number {payload['tracking_number']}")
+    if payload.get("tracking_url"):
+        parts.append(str(payload["tracking_url"]))
+    return ", ".join(parts) + " (backroom)"
