@@ -8,7 +8,7 @@ import logging
 import typer
 
 from backroom.config import Settings
-from backroom.entrypoints.cli import alerts, connect, connections, csv_io, orders, review, rules, stock
+from backroom.entrypoints.cli import alerts, connect, connections, csv_io, orders, replay, review, rules, stock
 from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_rows, print_table
 
 app = typer.Typer(help="backroom: the back office of an online store, run by software.", no_args_is_help=True)
@@ -17,6 +17,7 @@ app.add_typer(review.app, name="review")
 app.add_typer(rules.app, name="rules")
 app.add_typer(stock.app, name="stock")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(replay.app, name="replay")
 app.add_typer(connect.app, name="connect")
 app.add_typer(connections.app, name="connections")
 app.add_typer(csv_io.import_app, name="import")
