@@ -8,6 +8,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from backroom.adapters.db import alerts, connections, migrate
+from backroom.adapters.db import inbox as inbox_db
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.connections import Connection
 from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine, normalize_url
@@ -35,16 +37,19 @@ from backroom.connectors.reconcile import FeedItem, OrderFeed, PollResult
 from backroom.connectors.shopify.client import ShopifyClient
 from backroom.connectors.shopify.feed import ShopifyFeed
 from backroom.connectors.sync import PlatformSync
+from backroom.connectors.webhook_mappers import MAPPERS, source_ref
 from backroom.connectors.woocommerce.client import woocommerce_client
 from backroom.connectors.woocommerce.feed import WooCommerceFeed
 from backroom.errors import BackroomError, ConfigurationError
-from backroom.orders import commands, handlers
+from backroom.orders import commands, handlers, platform_handlers
 from backroom.orders.commands import ImportOrders
 from backroom.orders.validation import OrderPolicy
 from backroom.rules.engine import RuleEngine
-from backroom.service_layer.batching import Batcher
+from backroom.service_layer.batching import Batcher, GroupCommit
+from backroom.service_layer.inbox_processing import InboxProcessor, RetryPolicy, Skip, StorePass, process_batch
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry, MessageBus
 from backroom.shared.clock import Clock, SystemClock
+from backroom.shared.messages import Command
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +69,8 @@ WebhookMapper = Callable[[str, bytes, str], Any]  # (topic, body, source ref) â†
 class WebhookOutcome:
     source_id: str
     topic: str
-    outcome: str  # created | existing | processed | ignored | duplicate
-    detail: str  # the order's status, what the command did, or why the input was ignored
+    outcome: str  # created | existing | processed | ignored | duplicate | accepted (processed after the reply)
+    detail: str  # the order's status, what the command did, why the input was ignored, or 'received'
     order_id: int | None = None
 
 
@@ -80,6 +85,11 @@ class Backroom:
     embedded: EmbeddedPostgres | None = None
     _stores: dict[str, int] = field(default_factory=dict)
     _batcher: Batcher | None = None
+    # True: a dedicated process (run_inbox_processor) imports what this one records, woken by NOTIFY; else a thread
+    # of this process does (inbox_processor)
+    inbox_elsewhere: bool = False
+    _recorder: GroupCommit[inbox_db.Arrival, bool] | None = None
+    _processor: InboxProcessor | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store_id(self, slug: str | None = None) -> int:
@@ -134,7 +144,9 @@ class Backroom:
         checks = (PeriodicCheck("alert checks", self.settings.alerts.check_every_s,
                                 functools.partial(self.check_alerts, wait=False)),
                   PeriodicCheck("reconciliation polls", self.settings.connectors.reconcile_every_s,
-                                self.reconcile_all))
+                                self.reconcile_all),
+                  PeriodicCheck("inbox safety net", self.settings.worker.poll_s,
+                                functools.partial(self.process_inbox, wait=False)))
         await run_worker(app, self.runner, self.settings.worker, wait=wait,
                          install_signal_handlers=install_signal_handlers, checks=checks)
 
@@ -188,6 +200,7 @@ class Backroom:
     def reconcile_all(self) -> list[tuple[Connection, PollResult | str]]:
         """Poll every connected store once (one poller per connection across workers: the others skip it)."""
         done: list[tuple[Connection, PollResult | str]] = []
+        self.process_inbox(wait=False)  # webhooks recorded but not yet imported are not "missed"
         for connection in connections.list_connections(self.engine):
             with self.engine.connect() as conn, conn.begin():
                 if not connections.try_poll_lock(conn, connection.id):
@@ -232,6 +245,126 @@ class Backroom:
             record_input(self.engine, store_id, entry, "failed", type(err).__name__)
             raise
 
+    # -- answer fast, process after commit (docs/concepts.md, "The one path") ---------------------------------------
+
+    def accept_webhook(self, source: str, delivery_id: str | None, topic: str, body: bytes,
+                       headers: Mapping[str, str], store: str) -> Future[WebhookOutcome]:
+        """A verified platform webhook, recorded in the inbox and answered before it is processed.
+
+        It is mapped first, so what cannot be used is refused at once; then recorded as 'received', in one INSERT
+        and commit with the deliveries that arrived with it. The future is done once that is durable: 'accepted'
+        (the inbox processor imports it next), 'duplicate' (its delivery id was recorded before) or 'ignored'
+        (kept as processed, with the reason). A payload we cannot accept is kept as 'rejected' (an unexpected
+        error as 'failed') and the future raises its error. The first delivery for a store creates the store."""
+        entry = InboxEntry.from_raw(source, delivery_id, topic or "unknown", body, headers)
+        refusal: BaseException | None = None
+        status, error, ignored = "received", None, ""
+        try:
+            mapped = MAPPERS[source](topic, body, source_ref(source, entry.source_id))
+        except BackroomError as err:
+            refusal, status, error = err, "rejected", f"{err.code}: {err.message}"
+        except Exception as err:  # unexpected: kept as failed, and the caller hears it (a 500)
+            refusal, status, error = err, "failed", type(err).__name__
+        else:
+            if isinstance(mapped, Ignored):
+                status, ignored = "processed", mapped.reason
+                error = f"ignored: {ignored}"
+        arrival = inbox_db.Arrival(self.store_id(store), entry, status, error, self.clock.now())
+        answer: Future[WebhookOutcome] = Future()
+
+        def reply(recorded: Future[bool]) -> None:
+            failure = recorded.exception() or refusal
+            if failure is not None:
+                answer.set_exception(failure)
+            elif status == "processed":
+                answer.set_result(WebhookOutcome(entry.source_id, topic, "ignored", ignored))
+            elif recorded.result():
+                answer.set_result(WebhookOutcome(entry.source_id, topic, "accepted", "received"))
+            else:
+                answer.set_result(WebhookOutcome(entry.source_id, topic, "duplicate", ""))
+
+        self.inbox_recorder().submit_async(arrival).add_done_callback(reply)
+        return answer
+
+    def inbox_recorder(self) -> GroupCommit[inbox_db.Arrival, bool]:
+        """Deliveries arriving on concurrent requests share one INSERT and commit (service_layer/batching.py)."""
+        with self._lock:
+            if self._recorder is None:
+                self._recorder = GroupCommit(self._record_arrivals, max_batch=500, name="backroom-inbox-recorder")
+            return self._recorder
+
+    def _record_arrivals(self, arrivals: Sequence[inbox_db.Arrival]) -> list[bool]:
+        recorded = inbox_db.record_arrivals(self.engine, arrivals, notify=self.inbox_elsewhere)
+        fresh = [a.store_id for a, new in zip(arrivals, recorded, strict=True) if new and a.status == "received"]
+        if fresh and not self.inbox_elsewhere:
+            self.inbox_processor().wake(fresh)
+        return recorded
+
+    def inbox_processor(self) -> InboxProcessor:
+        """The thread that processes received inputs in this process, woken after each commit that recorded some."""
+        with self._lock:
+            if self._processor is None:
+                self._processor = InboxProcessor(lambda store_id: self._process_store(store_id)[0])
+            return self._processor
+
+    def run_inbox_processor(self, stop: threading.Event) -> None:
+        """Be the dedicated inbox process of API processes that record only (inbox_elsewhere): the processor thread
+        is woken by their commits' notifications, and at the start with every store that has inputs due, until
+        ``stop`` is set."""
+        processor = self.inbox_processor()
+        inbox_db.listen_for_arrivals(libpq_dsn(self.database_url), processor.wake,
+                                     lambda: processor.wake(inbox_db.stores_due(self.engine)), stop)
+
+    def process_inbox(self, *, wait: bool = True) -> list[int]:
+        """Process every store's received inputs that are due now; the ids of the inbox rows that were taken.
+
+        With wait, a store another processor is working on is waited for, then finished (tests; `backroom worker`'s
+        start); without, it is left to that processor (the worker's periodic safety net)."""
+        taken: list[int] = []
+        for store_id in inbox_db.stores_due(self.engine):
+            state = StorePass.MORE
+            while state is StorePass.MORE:
+                state, rows = self._process_store(store_id, wait=wait)
+                taken += rows
+        return taken
+
+    def _process_store(self, store_id: int, *, wait: bool = False, batch: int = 200,
+                       rounds: int = 10) -> tuple[StorePass, list[int]]:
+        """Up to ``rounds`` batches of one store's due inputs, oldest first, holding the store's processing lock."""
+        effects = self.settings.effects
+        retry = RetryPolicy(effects.max_attempts, effects.backoff_base_s, effects.backoff_cap_s)
+        taken: list[int] = []
+        with inbox_db.store_lock(self.engine, store_id, wait=wait) as held:
+            if not held:
+                return (StorePass.BUSY if inbox_db.has_due(self.engine, store_id) else StorePass.DONE), taken
+            for _ in range(rounds):
+                rows = inbox_db.take_due(self.engine, store_id, batch)
+                if not rows:
+                    return StorePass.DONE, taken
+                settled = process_batch(rows, self._interpret, functools.partial(self._handle_inputs, store_id),
+                                        self._merge_imports, retry)
+                inbox_db.settle(self.engine, store_id, settled)
+                taken += [r.id for r in rows]
+        return StorePass.MORE, taken
+
+    @staticmethod
+    def _interpret(entry: InboxEntry) -> Command | Skip:
+        mapper = MAPPERS.get(entry.source)
+        if mapper is None:
+            raise ConfigurationError(f"no connector reads inputs from {entry.source}")
+        mapped = mapper(entry.kind, entry.body.encode(), source_ref(entry.source, entry.source_id))
+        return Skip(mapped.reason) if isinstance(mapped, Ignored) else mapped
+
+    def _handle_inputs(self, store_id: int, command: Command, entries: Sequence[InboxEntry]) -> object:
+        return self.bus.handle(command, store_id, entries)
+
+    @staticmethod
+    def _merge_imports(first: Command, then: Command) -> Command | None:
+        """Consecutive order imports run as one (one transaction for the batch); any other command runs alone."""
+        if isinstance(first, ImportOrders) and isinstance(then, ImportOrders):
+            return ImportOrders(first.orders + then.orders)
+        return None
+
     def batcher(self) -> Batcher:
         """Orders arriving on concurrent requests share transactions (service_layer/batching.py)."""
         with self._lock:
@@ -242,6 +375,10 @@ class Backroom:
             return self._batcher
 
     def close(self) -> None:
+        if self._recorder is not None:
+            self._recorder.close()
+        if self._processor is not None:
+            self._processor.close()  # what it has not taken stays received, for the next process or a worker
         if self._batcher is not None:
             self._batcher.close()
         self.runner.close()  # SMTP sessions and HTTP connections stay pooled across drain rounds until here
@@ -279,9 +416,17 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
         commands.RecordShipments: handlers.record_shipments,
         commands.RecordDeliveries: handlers.record_deliveries,
         commands.ReceiveDelivery: handlers.receive_delivery,
+        commands.CountStock: handlers.count_stock,
         commands.ReceiveStock: handlers.receive_stock,
         commands.SetRestockEta: handlers.set_restock_eta,
         commands.ResolveReviewItem: handlers.resolve_review_item,
+        commands.RecordPayment: platform_handlers.record_payment,
+        commands.RecordRefunds: platform_handlers.record_refunds,
+        commands.RecordCheckout: platform_handlers.record_checkout,
+        commands.DeleteCheckout: platform_handlers.delete_checkout,
+        commands.RecordCustomer: platform_handlers.record_customer,
+        commands.RecordPlatformItem: platform_handlers.record_platform_item,
+        commands.RecordPlatformStock: platform_handlers.record_platform_stock,
     }
     bus = MessageBus(
         uow_factory=lambda store_id, inbox: SqlUnitOfWork(

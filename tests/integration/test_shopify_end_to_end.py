@@ -4,15 +4,11 @@ backroom's shipments appear there as one fulfillment each, with tracking, howeve
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import text
 from tests.conftest import WAREHOUSE_SECRET, HttpReceiver, seed_catalog, serving
@@ -22,7 +18,7 @@ from backroom.adapters.email.catcher import MailCatcher
 from backroom.bootstrap import Backroom, build
 from backroom.config import EffectSettings, Settings, ShopifySettings, SmtpSettings, WarehouseSettings
 from backroom.emulator.shopify import ShopifyEmulator
-from backroom.entrypoints.api.app import create_app
+from backroom.entrypoints.api.server import serve_in_thread
 from backroom.entrypoints.cli.connect import connect_shopify
 from backroom.orders import commands
 
@@ -31,23 +27,6 @@ pytestmark = pytest.mark.integration
 SHOP = "emulator.myshopify.com"
 STORE = "acme"
 SKUS = ("TEE-BLK-M", "MUG-OAT", "SOCK-NAVY")
-
-
-@contextmanager
-def api_server(br: Backroom) -> Iterator[str]:
-    """backroom's API on a free loopback port (the socket listens before the call returns: no waiting)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(create_app(br), log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture
@@ -79,10 +58,12 @@ def backroom_orders(br: Backroom) -> list[tuple[str, str]]:
 def test_orders_arrive_once_whatever_the_webhooks_do_and_go_back_fulfilled_once(
         store: tuple[Backroom, ShopifyEmulator]) -> None:
     br, emulator = store
-    with api_server(br) as url:
+    with serve_in_thread(br) as url:
         report = connect_shopify(br.settings, SHOP, url, STORE, dry_run=False)
-        assert report.webhooks == {t: "created" for t in ("orders/create", "orders/updated", "orders/paid",
-                                                          "orders/cancelled", "fulfillments/create")}
+        assert report.webhooks == {t: "created" for t in (
+            "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "fulfillments/create",
+            "refunds/create", "checkouts/create", "checkouts/update", "checkouts/delete", "customers/create",
+            "customers/update", "inventory_items/create", "inventory_items/update", "inventory_levels/update")}
         connection = save_connection(br.engine, br.store_id(STORE), "shopify", SHOP, report.delivery_url,
                                      br.clock.now())
 
@@ -90,6 +71,7 @@ def test_orders_arrive_once_whatever_the_webhooks_do_and_go_back_fulfilled_once(
                   for n in range(20)]
         emulator.update_order(placed[0], note="gift wrap")  # an orders/updated on top
         emulator.flush()  # the held-back deliveries arrive late, after later ones
+        br.process_inbox()  # each was answered once recorded; the inbox processor imports them
 
         sent = [d for d in emulator.deliveries if d.topic == "orders/create"]
         never = sorted({d.order_id for d in sent if d.dropped} - {d.order_id for d in sent if not d.dropped})
@@ -123,7 +105,8 @@ def test_orders_arrive_once_whatever_the_webhooks_do_and_go_back_fulfilled_once(
         with br.engine.begin() as conn:  # at least once: run every platform effect a second time
             conn.execute(text("UPDATE effects SET status = 'pending' WHERE kind = 'platform_fulfillment'"))
         br.runner.run(_platform_effects(br))
-        br.drain()  # and whatever the fulfillments/create webhooks of those fulfillments brought back
+        br.process_inbox()  # the fulfillments/create webhooks of those fulfillments come back: already shipped
+        br.drain()
 
     for n, ext in enumerate(placed):
         assert [(f.company, f.number, f.url, f.notify_customer) for f in emulator.fulfillments(ext)] == [
@@ -135,13 +118,15 @@ def test_an_order_cancelled_in_backroom_is_cancelled_in_shopify_and_a_cancel_fro
         store: tuple[Backroom, ShopifyEmulator]) -> None:
     br, emulator = store
     emulator.drop_rate = emulator.duplicate_rate = emulator.reorder_rate = 0.0
-    with api_server(br) as url:
+    with serve_in_thread(br) as url:
         report = connect_shopify(br.settings, SHOP, url, STORE, dry_run=False)
         save_connection(br.engine, br.store_id(STORE), "shopify", SHOP, report.delivery_url, br.clock.now())
         ours = emulator.place_order("ada@example.com", [("MUG-OAT", 1, Decimal("14.50"))])
         theirs = emulator.place_order("bob@example.com", [("MUG-OAT", 1, Decimal("14.50"))])
+        br.process_inbox()
         br.handle(commands.CancelOrder(_order_ids(br)[ours], "out of stock", "owner"), STORE)
         emulator.cancel_order(theirs, "customer")  # cancelled in Shopify: its webhook cancels ours
+        br.process_inbox()
         br.drain()
 
     assert emulator.order(ours).cancelled

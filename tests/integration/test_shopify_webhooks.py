@@ -1,5 +1,6 @@
-"""Shopify webhooks over HTTP on real PostgreSQL: verified, recorded once per event id, mapped to our commands,
-the rest ignored with a reason; bad signatures and bad payloads answered 4xx and kept for inspection."""
+"""Shopify webhooks over HTTP on real PostgreSQL: verified, recorded once per event id and answered as soon as the
+delivery is durable, then mapped to our commands by the inbox processor; the rest ignored with a reason; bad
+signatures and bad payloads answered 4xx and kept for inspection."""
 
 from __future__ import annotations
 
@@ -59,15 +60,16 @@ def test_an_order_delivered_three_times_is_imported_once_then_cancelled(
     again = send(client, "orders/create", order, "evt-1")
     updated = send(client, "orders/updated", order, "evt-2")
     cancelled = send(client, "orders/cancelled", {**order, "cancel_reason": "customer"}, "evt-3")
+    app.process_inbox()
     app.drain()
 
-    assert first == (200, {"source_id": "evt-1", "topic": "orders/create", "outcome": "created",
-                           "detail": "fulfillment_requested"})
+    assert first == (200, {"source_id": "evt-1", "topic": "orders/create", "outcome": "accepted",
+                           "detail": "received"})
     assert again == (200, {"source_id": "evt-1", "topic": "orders/create", "outcome": "duplicate", "detail": ""})
-    assert updated == (200, {"source_id": "evt-2", "topic": "orders/updated", "outcome": "existing",
-                             "detail": "fulfillment_requested"})
-    assert cancelled == (200, {"source_id": "evt-3", "topic": "orders/cancelled", "outcome": "processed",
-                               "detail": "cancelled"})
+    assert updated == (200, {"source_id": "evt-2", "topic": "orders/updated", "outcome": "accepted",
+                             "detail": "received"})
+    assert cancelled == (200, {"source_id": "evt-3", "topic": "orders/cancelled", "outcome": "accepted",
+                               "detail": "received"})
     assert rows(app, "SELECT external_id, number, status FROM orders") == [("9007199254741994", "#1001", "cancelled")]
     assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 0
     # cancelled before a worker ran the request: it was withdrawn unsent, so the warehouse never heard of it
@@ -87,12 +89,16 @@ def test_a_fulfillment_made_in_shopify_ships_the_order(app: Backroom, client: Te
         "id": 1, "order_id": order["id"], "tracking_company": "UPS", "tracking_number": "1Z999",
         "tracking_url": "https://ups.example/1Z999"}, "evt-2")
     unknown = send(client, "fulfillments/create", {"id": 2, "order_id": 123, "tracking_number": "X"}, "evt-3")
+    app.process_inbox()
 
-    assert (status, reply["detail"]) == (200, "shipped")
-    assert unknown == (200, {"source_id": "evt-3", "topic": "fulfillments/create", "outcome": "processed",
-                             "detail": "unknown order"})
+    assert (status, reply["outcome"]) == (200, "accepted")
+    assert unknown == (200, {"source_id": "evt-3", "topic": "fulfillments/create", "outcome": "accepted",
+                             "detail": "received"})
     assert rows(app, "SELECT o.status, s.carrier, s.tracking_number FROM orders o JOIN shipments s"
                      " ON s.order_id = o.id") == [("shipped", "UPS", "1Z999")]
+    # a shipment of an order backroom does not know changes nothing, and its delivery is done with
+    assert rows(app, "SELECT source_id, status, error FROM inbox ORDER BY id") == [
+        ("evt-1", "processed", None), ("evt-2", "processed", None), ("evt-3", "processed", None)]
 
 
 def test_topics_backroom_does_not_act_on_are_acknowledged_and_kept_with_the_reason(
@@ -111,8 +117,11 @@ def test_a_wrong_signature_is_401_kept_and_changes_nothing(app: Backroom, client
     assert (status, reply["error"]) == (401, "signature_invalid")
     assert rows(app, "SELECT source_id, status, error FROM inbox") == [("evt-x", "rejected", "signature_invalid")]
     assert scalar(app, "SELECT count(*) FROM orders") == 0
-    # the genuine delivery under the same id is still accepted
-    assert send(client, "orders/create", shopify_order(1003), "evt-x")[1]["outcome"] == "created"
+    # the genuine delivery under the same id is still accepted, and imported
+    assert send(client, "orders/create", shopify_order(1003), "evt-x")[1]["outcome"] == "accepted"
+    app.process_inbox()
+    assert rows(app, "SELECT source_id, status, error FROM inbox") == [("evt-x", "processed", None)]
+    assert rows(app, "SELECT number, status FROM orders") == [("#1003", "fulfillment_requested")]
 
 
 def test_a_payload_we_cannot_use_is_400_and_kept(app: Backroom, client: TestClient) -> None:
@@ -132,6 +141,7 @@ def test_webhooks_are_refused_until_a_secret_is_configured(app: Backroom) -> Non
 def test_an_unlisted_shop_feeds_the_store_named_after_it(app: Backroom, client: TestClient) -> None:
     status, reply = send(client, "orders/create", shopify_order(1004, sku="UNKNOWN"), "evt-1",
                          shop="other-shop.myshopify.com")
-    assert (status, reply["detail"]) == (200, "on_hold")
-    assert rows(app, "SELECT s.slug, o.number FROM orders o JOIN stores s ON s.id = o.store_id") == [
-        ("other-shop", "#1004")]
+    app.process_inbox()
+    assert (status, reply["outcome"]) == (200, "accepted")
+    assert rows(app, "SELECT s.slug, o.number, o.status FROM orders o JOIN stores s ON s.id = o.store_id") == [
+        ("other-shop", "#1004", "on_hold")]

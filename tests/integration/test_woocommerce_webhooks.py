@@ -1,5 +1,6 @@
 """WooCommerce webhooks over HTTP on real PostgreSQL: the creation ping, verified deliveries recorded once per
-delivery id, orders imported, status changes followed, bad signatures kept and refused."""
+delivery id and answered once durable, orders imported after the reply, status changes followed, bad signatures kept
+and refused."""
 
 from __future__ import annotations
 
@@ -61,15 +62,18 @@ def test_an_order_is_imported_once_and_follows_its_status(app: Backroom, client:
     repeat = send(client, "order.created", documented_order(shared_data), "d-1")
     on_hold = send(client, "order.updated", documented_order(shared_data, status="on-hold"), "d-2")
     done = send(client, "order.updated", documented_order(shared_data, status="completed"), "d-3")
+    app.process_inbox()
 
-    assert created == (200, {"source_id": "d-1", "topic": "order.created", "outcome": "created",
-                             "detail": "fulfillment_requested"})
+    assert created == (200, {"source_id": "d-1", "topic": "order.created", "outcome": "accepted",
+                             "detail": "received"})
     assert repeat == (200, {"source_id": "d-1", "topic": "order.created", "outcome": "duplicate", "detail": ""})
-    assert on_hold == (200, {"source_id": "d-2", "topic": "order.updated", "outcome": "existing",
-                             "detail": "fulfillment_requested"})
-    assert done == (200, {"source_id": "d-3", "topic": "order.updated", "outcome": "processed", "detail": "shipped"})
+    assert on_hold == (200, {"source_id": "d-2", "topic": "order.updated", "outcome": "accepted",
+                             "detail": "received"})
+    assert done == (200, {"source_id": "d-3", "topic": "order.updated", "outcome": "accepted", "detail": "received"})
     assert rows(app, "SELECT channel, external_id, number, status FROM orders") == [
         ("woocommerce", "727", "#727", "shipped")]
+    assert rows(app, "SELECT source_id, status FROM inbox ORDER BY id") == [
+        ("d-1", "processed"), ("d-2", "processed"), ("d-3", "processed")]
 
 
 def test_a_cancellation_in_woocommerce_releases_the_stock(app: Backroom, client: TestClient,
@@ -77,7 +81,8 @@ def test_a_cancellation_in_woocommerce_releases_the_stock(app: Backroom, client:
     seed_catalog(app, {"LAMP": (5, 0)})
     send(client, "order.created", documented_order(shared_data), "d-1")
     status, reply = send(client, "order.updated", documented_order(shared_data, status="cancelled"), "d-2")
-    assert (status, reply["detail"]) == (200, "cancelled")
+    app.process_inbox()
+    assert (status, reply["outcome"]) == (200, "accepted")
     assert scalar(app, "SELECT status FROM orders") == "cancelled"
     assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 0
 

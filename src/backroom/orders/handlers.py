@@ -15,6 +15,7 @@ from typing import Any
 from backroom.errors import Conflict, InvalidInput
 from backroom.inventory.model import StockPool
 from backroom.orders import commands
+from backroom.orders.checkouts import complete_checkouts
 from backroom.orders.error_codes import ALLOWED_ACTIONS, ReasonCode, ReviewAction
 from backroom.orders.model import TERMINAL, Order, OrderStatus, Reservation
 from backroom.orders.ports import OrdersUnitOfWork
@@ -106,6 +107,7 @@ def _import_fresh(
         seen.setdefault(fingerprint, order.number)
         _decide_new_order(order, incoming, known, duplicate_of, pool, uow, settings)
         results[(order.channel, order.external_id)] = ImportResult(order.external_id, _id(order), True, order.status)
+    complete_checkouts(uow, zip(orders, fresh, strict=True))
 
 
 def _new_order(o: commands.IncomingOrder, order_id: int, customers: dict[str, int], store_id: int) -> Order:
@@ -489,6 +491,31 @@ def receive_stock(cmd: commands.ReceiveStock, uow: OrdersUnitOfWork, settings: P
         allocated = _allocate_backorders({cmd.sku}, pool, uow, settings)
         uow.commit()
     return allocated
+
+
+def count_stock(cmd: commands.CountStock, uow: OrdersUnitOfWork, settings: PipelineSettings) -> int:
+    """The counted level replaces what the ledger says, as one entry for the difference (received or adjusted); a
+    rise serves the backorder queue first. Returns the level before the count."""
+    if cmd.on_hand < 0:
+        raise InvalidInput("a count cannot be negative", code="invalid_count")
+    with uow:
+        location_id = uow.stock.location_id(cmd.location_code)
+        if cmd.sku not in uow.catalog.known_skus({cmd.sku}):
+            raise InvalidInput(f"unknown SKU {cmd.sku}", code="unknown_sku")
+        pool = uow.stock.lock({cmd.sku}, ensure_location=location_id)
+        level = pool.level(cmd.sku, location_id)
+        before = level.on_hand
+        if cmd.on_hand < level.reserved:
+            raise Conflict(f"{cmd.on_hand} is fewer than the {level.reserved} units reserved for orders",
+                           code="stock_below_reserved")
+        if cmd.on_hand != before:
+            pool.receive(cmd.sku, location_id, cmd.on_hand - before, cmd.reference)
+            uow.record_event(RecordedEvent("stock_received", "sku", None, {
+                "sku": cmd.sku, "location_id": location_id, "quantity": cmd.on_hand - before}))
+            if cmd.on_hand > before:
+                _allocate_backorders({cmd.sku}, pool, uow, settings)
+        uow.commit()
+    return before
 
 
 def receive_delivery(cmd: commands.ReceiveDelivery, uow: OrdersUnitOfWork, settings: PipelineSettings) -> BatchOutcome:

@@ -3,13 +3,17 @@ global order (stock rows by primary key, then orders) so concurrent pipelines ca
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from backroom.customers.model import CustomerProfile
 from backroom.inventory.model import StockPool
+from backroom.inventory.platform import PlatformLevel
+from backroom.orders.checkouts import Checkout, CheckoutClaim
 from backroom.orders.model import CustomerStats, Order
+from backroom.orders.payments import Refund
 from backroom.review.model import ReviewItem
 from backroom.service_layer.unit_of_work import UnitOfWork
 
@@ -61,6 +65,17 @@ class EffectAdmin(Protocol):
         """Put a failed effect back on the queue with a fresh attempt budget."""
 
 
+class CheckoutRepository(Protocol):
+    def get(self, channel: str, external_id: str) -> Checkout | None:
+        """Load and lock a checkout of this store."""
+    def add(self, checkout: Checkout) -> bool:
+        """Insert a new checkout (setting its id); False when another transaction added it first."""
+    def save(self, checkout: Checkout) -> None: ...
+    def complete(self, claims: Sequence[CheckoutClaim], at: datetime) -> list[Checkout]:
+        """Link each claimed checkout (not deleted, not linked yet) to its order, completing it at ``at`` if the
+        platform had not; returns those that were open until now."""
+
+
 class OrdersUnitOfWork(UnitOfWork, Protocol):
     orders: OrderRepository
     stock: StockRepository
@@ -68,3 +83,47 @@ class OrdersUnitOfWork(UnitOfWork, Protocol):
     customers: CustomerRepository
     reviews: ReviewRepository
     effects: EffectAdmin
+    checkouts: CheckoutRepository
+
+
+# -- what the platforms report besides orders (orders/platform_handlers.py) --------------------------------------
+
+
+class PaymentRepository(Protocol):
+    def save_state(self, order: Order) -> None:
+        """Write the order's payment state (the order itself is written on commit)."""
+    def recorded_refunds(self, channel: str, refund_ids: Collection[str]) -> set[str]:
+        """The platform refund ids of this store already recorded."""
+    def add_refund(self, order: Order, refund: Refund) -> None: ...
+    def refunds_of(self, order: Order) -> list[Refund]: ...
+
+
+class CustomerProfileRepository(Protocol):
+    def find(self, channel: str, external_id: str, email: str) -> CustomerProfile | None:
+        """Load and lock the customer the platform names (by its id, else by email)."""
+    def email_owner(self, email: str) -> int | None:
+        """The id of the customer with this email, if any."""
+    def add(self, profile: CustomerProfile) -> bool:
+        """Insert (setting its id); False when a customer with this email was added first."""
+    def save(self, profile: CustomerProfile) -> None: ...
+
+
+class PlatformStockRepository(Protocol):
+    def item_sku(self, channel: str, item_id: str) -> str | None: ...
+    def map_item(self, channel: str, item_id: str, sku: str) -> None:
+        """Record which SKU an item is (and name it on the levels already reported for it)."""
+    def level(self, channel: str, item_id: str, location_id: str) -> PlatformLevel | None:
+        """Load and lock the last report for an item at a platform location."""
+    def add(self, level: PlatformLevel) -> bool:
+        """Insert a first report; False when another transaction added it first."""
+    def save(self, level: PlatformLevel) -> None: ...
+    def platform_available(self, channel: str, sku: str) -> int:
+        """The SKU's available units over every platform location, as last reported."""
+    def backroom_stock(self, sku: str) -> tuple[int, int]:
+        """backroom's (available, on hand) of the SKU over every location, read without locking."""
+
+
+class PlatformUnitOfWork(OrdersUnitOfWork, Protocol):
+    payments: PaymentRepository
+    customer_profiles: CustomerProfileRepository
+    platform_stock: PlatformStockRepository

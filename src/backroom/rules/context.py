@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backroom.orders.model import Address, CustomerStats, Order
-from backroom.rules.triggers import TRIGGERS
+from backroom.rules.triggers import TRIGGERS, Schema
 
 
 def order_context(order: Order) -> dict[str, Any]:
@@ -50,8 +50,35 @@ def customer_context(order: Order, stats: CustomerStats) -> dict[str, Any]:
 def event_context(name: str, at: datetime, tz: ZoneInfo, data: dict[str, Any]) -> dict[str, Any]:
     local = at.astimezone(tz)
     trigger = TRIGGERS.get(name)
-    extra = {k: data.get(k, "") for k in (trigger.extra if trigger else {})}
+    extra = {k: _typed(schema, data.get(k)) for k, schema in (trigger.extra if trigger else {}).items()}
     return {"name": name, "at": at.isoformat(), "hour": local.hour, "weekday": local.isoweekday(), **extra}
+
+
+def _typed(schema: Schema, value: Any) -> Any:
+    """An event's field as its trigger declares it (money travels in events as exact text, rules see a double)."""
+    if schema == "double":
+        return float(value or 0)
+    if schema == "int":
+        return int(value or 0)
+    if schema == "bool":
+        return bool(value)
+    return "" if value is None else value
+
+
+def checkout_context(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": int(data.get("checkout_id") or 0),
+        "channel": str(data.get("channel", "")),
+        "email": str(data.get("email", "")),
+        "currency": str(data.get("currency", "")),
+        "total": float(data.get("total") or 0),
+        "item_count": int(data.get("item_count", 0)),
+        "line_count": int(data.get("line_count", 0)),
+        "skus": [str(s) for s in data.get("skus", [])],
+        "recovery_url": str(data.get("recovery_url", "")),
+        "completed": bool(data.get("completed")),
+        "order_id": int(data.get("order_id") or 0),
+    }
 
 
 def stock_context(data: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from backroom.orders.error_codes import ReasonCode
 from backroom.orders.handlers import PipelineSettings
 from backroom.orders.model import CustomerStats, Order
 from backroom.rules.actions import ActionContext
-from backroom.rules.context import customer_context, event_context, order_context, stock_context
+from backroom.rules.context import checkout_context, customer_context, event_context, order_context, stock_context
 from backroom.rules.evaluation import Firing, MemoryLimiter, Subject, evaluate, needed_paths, subject_key
 from backroom.rules.model import CompiledRule, RuleDefinition, RuleInvalid, RuleMode, compile_rule
 from backroom.rules.ports import RulesUnitOfWork, StoredRule
@@ -145,6 +145,8 @@ class RuleSession:
                                      "title": str(event.data.get("title", "")), "subject_type": "order"}
         elif event.subject_type == "sku":
             context["stock"] = stock_context(event.data)
+        elif event.subject_type == "checkout":
+            context["checkout"] = checkout_context({**event.data, "checkout_id": event.subject_id})
         return context
 
     def _order(self, order: Order) -> dict[str, Any]:

@@ -66,6 +66,20 @@ STOCK: dict[str, Schema] = {
 
 REVIEW: dict[str, Schema] = {"reason_code": "string", "title": "string", "subject_type": "string"}
 
+CHECKOUT: dict[str, Schema] = {
+    "id": "int",
+    "channel": "string",
+    "email": "string",
+    "currency": "string",
+    "total": "double",
+    "item_count": "int",
+    "line_count": "int",
+    "skus": ["string"],
+    "recovery_url": "string",
+    "completed": "bool",
+    "order_id": "int",
+}
+
 EVENT: dict[str, Schema] = {"name": "string", "at": "string", "hour": "int", "weekday": "int"}
 
 
@@ -73,7 +87,7 @@ EVENT: dict[str, Schema] = {"name": "string", "at": "string", "hour": "int", "we
 class Trigger:
     name: str
     summary: str
-    subject: str  # "order", "sku" or "review_item": what actions on this trigger can act on
+    subject: str  # "order", "sku", "checkout" or "review_item": what actions on this trigger can act on
     objects: dict[str, dict[str, Schema]]
     extra: dict[str, Schema] = field(default_factory=dict)  # event-specific fields, under ``event.``
 
@@ -107,6 +121,17 @@ TRIGGERS: dict[str, Trigger] = {
         Trigger("stock_received", "Stock arrived or was counted at a location", "sku", {"stock": STOCK}),
         Trigger("stock_low", "A SKU's available stock fell to or below its low-stock threshold", "sku",
                 {"stock": STOCK}),
+        _order_trigger("order_paid", "The store's platform reports an order's payment captured", previous="string"),
+        _order_trigger("order_refunded", "A refund made on the store's platform was recorded on an order",
+                       amount="double", currency="string", full="bool"),
+        Trigger("checkout_created", "A buyer started a checkout on the store's platform (a cart that may be "
+                "abandoned)", "checkout", {"checkout": CHECKOUT}),
+        Trigger("checkout_updated", "A checkout changed on the store's platform", "checkout",
+                {"checkout": CHECKOUT}),
+        Trigger("checkout_completed", "A checkout became an order", "checkout", {"checkout": CHECKOUT}),
+        Trigger("platform_stock_drift", "The store's platform shows a SKU's stock differently from backroom's "
+                "ledger (the stock of record)", "sku", {"stock": STOCK},
+                {"platform_available": "int", "difference": "int", "channel": "string"}),
     )
 }
 

@@ -1,12 +1,14 @@
-"""Micro-batching: orders that arrive together on different requests are imported in one transaction.
+"""Group commit: work that arrives together on different requests is committed in one transaction.
 
-One order per transaction costs about two dozen statements and a durable commit (~25 ms here); a batch of a hundred
-costs little more than one. So request threads hand their order to a ``Batcher`` and wait: the batcher thread takes
-whatever has queued up while its previous transaction ran (up to ``max_batch``; optionally waiting ``window_s`` for
-more), imports it in one transaction per store, and answers each request with its own order's result. A lone
-request waits for nothing; under load, batches grow by themselves (group commit). An input seen before is answered
-as a duplicate without joining a batch; if a batch fails as a whole, its orders are retried one by one, so one bad
-order never fails the others.
+A durable commit costs a few milliseconds here whatever it holds, so request threads hand their item to a
+``GroupCommit`` and wait: its thread takes whatever queued up while its previous transaction ran (up to
+``max_batch``; optionally waiting ``window_s`` for more), runs it in one call, and answers each request with its
+own item's result. A lone request waits for nothing; under load, batches grow by themselves.
+
+Two users: the inbox recorder (webhooks answered as soon as their delivery is committed, see
+bootstrap.accept_webhook) and the ``Batcher`` below, which imports orders synchronously: one import transaction
+per store and batch, an input seen before answered as a duplicate without joining a batch, and a batch that fails
+as a whole retried order by order, so one bad order never fails the others.
 """
 
 from __future__ import annotations
@@ -16,33 +18,25 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry
 
-RunBatch = Callable[[int, Sequence[Any], Sequence[InboxEntry]], list[Any]]  # store, orders, entries → results
-SeenBefore = Callable[[int, Sequence[InboxEntry]], set[tuple[str, str]]]  # → (source, source id) already recorded
+T = TypeVar("T")
+R = TypeVar("R")
+
+RunGroup = Callable[[Sequence[T]], Sequence["R | BaseException"]]  # items → each one's result, or what it raises
 
 
-@dataclass
-class _Item:
-    store_id: int
-    order: Any
-    entry: InboxEntry
-    future: Future[Any] = field(default_factory=Future)
-
-
-class Batcher:
-    def __init__(self, run: RunBatch, seen_before: SeenBefore, *, window_s: float = 0.0, max_batch: int = 100,
-                 threads: int = 1, start: bool = True) -> None:
+class GroupCommit(Generic[T, R]):
+    def __init__(self, run: RunGroup[T, R], *, window_s: float = 0.0, max_batch: int = 100, threads: int = 1,
+                 name: str = "backroom-group-commit", start: bool = True) -> None:
         self.run = run
-        self.seen_before = seen_before
         self.window_s = window_s
         self.max_batch = max_batch
-        self._queue: queue.Queue[_Item | None] = queue.Queue()
-        self._threads = [threading.Thread(target=self._loop, name=f"backroom-batcher-{i}", daemon=True)
-                         for i in range(threads)]
+        self._queue: queue.Queue[tuple[T, Future[R]] | None] = queue.Queue()
+        self._threads = [threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True) for i in range(threads)]
         if start:
             self.start()
 
@@ -50,15 +44,14 @@ class Batcher:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, store_id: int, order: Any, entry: InboxEntry) -> Any:
-        """Import one order with its inbox entry; blocks until its batch commits. Raises what its import raised
-        (DuplicateDelivery for an input already recorded)."""
-        return self.submit_async(store_id, order, entry).result()
+    def submit(self, item: T) -> R:
+        """Blocks until the item's group has run; raises what it raised for this item."""
+        return self.submit_async(item).result()
 
-    def submit_async(self, store_id: int, order: Any, entry: InboxEntry) -> Future[Any]:
-        item = _Item(store_id, order, entry)
-        self._queue.put(item)
-        return item.future
+    def submit_async(self, item: T) -> Future[R]:
+        future: Future[R] = Future()
+        self._queue.put((item, future))
+        return future
 
     def close(self) -> None:
         for _ in self._threads:
@@ -67,51 +60,104 @@ class Batcher:
             thread.join(timeout=10)
 
     def _loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            deadline = time.monotonic() + self.window_s
-            while len(batch) < self.max_batch:
-                remaining = deadline - time.monotonic()
-                try:
-                    item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # let this thread finish its batch, then stop
-                    break
-                batch.append(item)
-            for store_id in dict.fromkeys(i.store_id for i in batch):
-                self._run_store([i for i in batch if i.store_id == store_id])
+        while (group := self._next_group()) is not None:
+            self._run(group)
 
-    def _run_store(self, items: list[_Item]) -> None:
+    def _next_group(self) -> list[tuple[T, Future[R]]] | None:
+        first = self._queue.get()
+        if first is None:
+            return None
+        group = [first]
+        deadline = time.monotonic() + self.window_s
+        while len(group) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                pending = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if pending is None:
+                self._queue.put(None)  # run this group, then stop
+                break
+            group.append(pending)
+        return group
+
+    def _run(self, group: list[tuple[T, Future[R]]]) -> None:
+        try:
+            results = self.run([item for item, _ in group])
+        except Exception as err:  # the whole group failed: every request of it hears why
+            results = [err] * len(group)
+        for (_, future), result in zip(group, results, strict=True):
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
+# -- synchronous order imports ----------------------------------------------------------------------------------
+
+RunBatch = Callable[[int, Sequence[Any], Sequence[InboxEntry]], list[Any]]  # store, orders, entries → results
+SeenBefore = Callable[[int, Sequence[InboxEntry]], set[tuple[str, str]]]  # → (source, source id) already recorded
+
+
+@dataclass(frozen=True)
+class _Order:
+    store_id: int
+    order: Any
+    entry: InboxEntry
+
+
+class Batcher:
+    """Orders imported in one transaction per store with the others queued at the same time (see module doc)."""
+
+    def __init__(self, run: RunBatch, seen_before: SeenBefore, *, window_s: float = 0.0, max_batch: int = 100,
+                 threads: int = 1, start: bool = True) -> None:
+        self.run = run
+        self.seen_before = seen_before
+        self._group: GroupCommit[_Order, Any] = GroupCommit(
+            self._run_group, window_s=window_s, max_batch=max_batch, threads=threads, name="backroom-batcher",
+            start=start)
+
+    def start(self) -> None:
+        self._group.start()
+
+    def submit(self, store_id: int, order: Any, entry: InboxEntry) -> Any:
+        """Import one order with its inbox entry; blocks until its batch commits. Raises what its import raised
+        (DuplicateDelivery for an input already recorded)."""
+        return self._group.submit(_Order(store_id, order, entry))
+
+    def submit_async(self, store_id: int, order: Any, entry: InboxEntry) -> Future[Any]:
+        return self._group.submit_async(_Order(store_id, order, entry))
+
+    def close(self) -> None:
+        self._group.close()
+
+    def _run_group(self, items: Sequence[_Order]) -> list[Any]:
+        results: dict[int, Any] = {}
+        for store_id in dict.fromkeys(i.store_id for i in items):
+            mine = [n for n, i in enumerate(items) if i.store_id == store_id]
+            results |= zip(mine, self._run_store([items[n] for n in mine]), strict=True)
+        return [results[n] for n in range(len(items))]
+
+    def _run_store(self, items: list[_Order]) -> list[Any]:
         try:
             seen = self.seen_before(items[0].store_id, [i.entry for i in items])
         except Exception as err:  # the lookup failed: every request of the batch hears it
-            for item in items:
-                item.future.set_exception(err)
-            return
-        fresh: list[_Item] = []
+            return [err] * len(items)
+        results: list[Any] = [DuplicateDelivery() for _ in items]
+        fresh: list[int] = []
         ids: set[tuple[str, str]] = set()
-        for item in items:
+        for n, item in enumerate(items):
             key = (item.entry.source, item.entry.source_id)
-            if key in seen or key in ids:
-                item.future.set_exception(DuplicateDelivery())
-            else:
+            if key not in seen and key not in ids:
                 ids.add(key)
-                fresh.append(item)
+                fresh.append(n)
         if not fresh:
-            return
+            return results
         try:
-            results = self.run(fresh[0].store_id, [i.order for i in fresh], [i.entry for i in fresh])
+            imported = self.run(items[0].store_id, [items[n].order for n in fresh], [items[n].entry for n in fresh])
         except Exception as err:
-            if len(fresh) == 1:
-                fresh[0].future.set_exception(err)
-                return
-            for item in fresh:  # one bad order must not fail the others: each on its own
-                self._run_store([item])
-            return
-        for item, result in zip(fresh, results, strict=True):
-            item.future.set_result(result)
+            # one bad order must not fail the others: each on its own
+            imported = [err] if len(fresh) == 1 else [self._run_store([items[n]])[0] for n in fresh]
+        for n, result in zip(fresh, imported, strict=True):
+            results[n] = result
+        return results

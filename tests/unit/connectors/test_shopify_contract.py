@@ -44,7 +44,12 @@ def test_every_documented_topic_is_mapped_or_ignored_with_a_reason(shared_data: 
             assert mapped == Ignored(topic, why)
     assert {t: c for t, c in seen.items() if c != "Ignored"} == {
         "fulfillments/create": "RecordShipmentByReference", "orders/cancelled": "CancelOrderByReference",
-        "orders/create": "ImportOrders", "orders/paid": "ImportOrders", "orders/updated": "ImportOrders"}
+        "orders/create": "ImportOrders", "orders/paid": "RecordPayment", "orders/updated": "RecordPayment",
+        "refunds/create": "RecordRefunds", "checkouts/create": "RecordCheckout", "checkouts/update": "RecordCheckout",
+        "checkouts/delete": "DeleteCheckout", "customers/create": "RecordCustomer",
+        "customers/update": "RecordCustomer",
+        "inventory_items/create": "RecordPlatformItem", "inventory_items/update": "RecordPlatformItem",
+        "inventory_levels/update": "RecordPlatformStock"}
     assert set(manifest.SUBSCRIBED) <= set(seen)
 
 

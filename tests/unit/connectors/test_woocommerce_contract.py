@@ -11,7 +11,7 @@ import pytest
 
 from backroom.connectors.ignored import Ignored
 from backroom.connectors.woocommerce import manifest
-from backroom.connectors.woocommerce.mapping import map_webhook
+from backroom.connectors.woocommerce.mapping import map_webhook, order_command
 from backroom.connectors.woocommerce.webhooks import delivery, is_ping, verify
 from backroom.errors import InvalidInput
 from backroom.orders import commands
@@ -56,7 +56,7 @@ def test_the_documented_order_maps_field_by_field(shared_data: Path) -> None:
 
 @pytest.mark.parametrize(("status", "expected"), [
     ("cancelled", commands.CancelOrderByReference("woocommerce", "727", "cancelled in WooCommerce", "woocommerce")),
-    ("refunded", commands.CancelOrderByReference("woocommerce", "727", "refunded in WooCommerce", "woocommerce")),
+    ("refunded", commands.RecordRefunds("woocommerce", "727", (), whole_order=True)),
     ("completed", commands.RecordShipmentByReference("woocommerce", "727", "", "")),
 ])
 def test_an_order_update_follows_its_status(shared_data: Path, status: str, expected: object) -> None:
@@ -66,12 +66,13 @@ def test_an_order_update_follows_its_status(shared_data: Path, status: str, expe
 
 @pytest.mark.parametrize(("status", "payment"), [("processing", PaymentState.PAID), ("on-hold", PaymentState.PENDING),
                                                  ("failed", PaymentState.FAILED)])
-def test_other_updates_import_with_the_payment_their_status_means(shared_data: Path, status: str,
-                                                                  payment: PaymentState) -> None:
+def test_other_updates_report_the_payment_their_status_means(shared_data: Path, status: str,
+                                                             payment: PaymentState) -> None:
     payload = json.loads(example(shared_data, "orders__retrieve_an_order.json"))
-    mapped = map_webhook("order.updated", json.dumps({**payload, "status": status}).encode())
-    assert isinstance(mapped, commands.ImportOrders)
-    assert [(o.external_id, o.payment_state) for o in mapped.orders] == [("727", payment)]
+    mapped = map_webhook("order.updated", json.dumps({**payload, "status": status}).encode(), "woocommerce:d1")
+    assert isinstance(mapped, commands.RecordPayment)
+    assert mapped == commands.RecordPayment(order_command({**payload, "status": status}, "woocommerce:d1"))
+    assert (mapped.order.external_id, mapped.order.payment_state) == ("727", payment)
 
 
 def test_topics_not_acted_on_are_ignored_with_a_reason(shared_data: Path) -> None:

@@ -28,8 +28,10 @@ from backroom.entrypoints.cli.connect import (
 from backroom.errors import ConfigurationError, InvalidInput
 
 SHOP = "acme.myshopify.com"
-SHOPIFY_TOPICS = ["orders/create", "orders/updated", "orders/paid", "orders/cancelled", "fulfillments/create"]
-WOO_TOPICS = ["order.created", "order.updated", "order.restored"]
+SHOPIFY_TOPICS = ["orders/create", "orders/updated", "orders/paid", "orders/cancelled", "fulfillments/create",
+                  "refunds/create", "checkouts/create", "checkouts/update", "checkouts/delete", "customers/create",
+                  "customers/update", "inventory_items/create", "inventory_items/update", "inventory_levels/update"]
+WOO_TOPICS = ["order.created", "order.updated", "order.restored", "customer.created", "customer.updated"]
 SHOPIFY_ENV = {"BACKROOM_SHOPIFY__ACCESS_TOKENS": json.dumps({SHOP: "shpat_test"}),
                "BACKROOM_SHOPIFY__WEBHOOK_SECRET": "shopify-secret", "BACKROOM_SHOPIFY__SHOPS": "{}"}
 WOO_ENV = {"BACKROOM_WOOCOMMERCE__CONSUMER_KEYS": json.dumps({"shop.example.com": "ck_test"}),
@@ -105,8 +107,7 @@ def test_connect_shopify_registers_the_manifests_topics_at_backrooms_webhook_url
                              fake)
     assert report == ConnectReport(
         platform="shopify", account=SHOP, store="acme", delivery_url="https://backroom.example.com/webhooks/shopify",
-        webhooks={"orders/create": "exists", "orders/updated": "created", "orders/paid": "created",
-                  "orders/cancelled": "created", "fulfillments/create": "created"},
+        webhooks={"orders/create": "exists", **dict.fromkeys(SHOPIFY_TOPICS[1:], "created")},
         access=tuple(f"Admin API scope {scope}" for scope in SCOPES), dry_run=False)
     assert fake.built == [(SHOP, "shpat_test")]
     assert fake.asked == [("https://backroom.example.com/webhooks/shopify", SHOPIFY_TOPICS)]
@@ -209,11 +210,7 @@ def test_the_shopify_command_prints_what_it_did_and_what_comes_next() -> None:
     assert result.stdout.splitlines() == [
         "Shopify acme.myshopify.com → store 'acme'",
         "webhooks to https://backroom.example.com/webhooks/shopify (registered):",
-        "  orders/create        exists",
-        "  orders/updated       created",
-        "  orders/paid          created",
-        "  orders/cancelled     created",
-        "  fulfillments/create  created",
+        *(f"  {topic:<23}  {'exists' if topic == 'orders/create' else 'created'}" for topic in SHOPIFY_TOPICS),
         "needs:",
         *(f"  Admin API scope {scope}" for scope in SCOPES),
         STORED,

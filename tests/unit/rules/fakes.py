@@ -3,13 +3,14 @@ domain code, and the listener wired the way the SQL unit of work wires it."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Self
 
 from backroom.errors import NotFound
 from backroom.inventory.model import StockLevel, StockPool
+from backroom.orders.checkouts import Checkout, CheckoutClaim
 from backroom.orders.model import CustomerStats, Order
 from backroom.rules.engine import RuleEngine
 from backroom.rules.model import CompiledRule
@@ -104,6 +105,41 @@ class FakeCustomers:
         self.stats_by_id[customer_id] = CustomerStats(s.orders_count + 1, s.total_spent + total)
 
 
+class FakeCheckouts:
+    """Checkouts by (channel, external id); an order completes its checkout by token, else by its buyer's email."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str, str], Checkout] = {}
+
+    def get(self, channel: str, external_id: str) -> Checkout | None:
+        return self.by_key.get((channel, external_id))
+
+    def add(self, checkout: Checkout) -> bool:
+        if (checkout.channel, checkout.external_id) in self.by_key:
+            return False
+        checkout.id = len(self.by_key) + 1
+        self.by_key[(checkout.channel, checkout.external_id)] = checkout
+        return True
+
+    def save(self, checkout: Checkout) -> None:
+        self.by_key[(checkout.channel, checkout.external_id)] = checkout
+
+    def complete(self, claims: Sequence[CheckoutClaim], at: datetime) -> list[Checkout]:
+        opened: list[Checkout] = []
+        for claim in sorted(claims, key=lambda c: c.order_id):
+            for k in self.by_key.values():
+                if k.channel != claim.channel or k.order_id is not None or k.deleted_at is not None:
+                    continue
+                by_token = claim.token != "" and k.token == claim.token
+                by_email = (claim.token == "" and k.completed_at is None and k.email == claim.email
+                            and k.started_at <= claim.placed_at)
+                if by_token or by_email:
+                    if k.completed_at is None:
+                        opened.append(k)
+                    k.order_id, k.completed_at = claim.order_id, k.completed_at or at
+        return opened
+
+
 class FakeRules:
     def __init__(self, rules: list[CompiledRule], timezone: str = "UTC") -> None:
         self.stored = [StoredRule(r.name, r.version, r.mode.value, r.position, _definition(r)) for r in rules]
@@ -137,6 +173,7 @@ class FakeUnitOfWork:
         self.stock = FakeStock(stock)
         self.catalog = FakeCatalog(stock, thresholds)
         self.customers = FakeCustomers(history)
+        self.checkouts = FakeCheckouts()
         self.rules = rules
         self.effects_requested: list[EffectRequest] = []
         self.events: list[tuple[RecordedEvent, dict[str, Any] | None]] = []

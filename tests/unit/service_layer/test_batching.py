@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from backroom.errors import InvalidInput
-from backroom.service_layer.batching import Batcher
+from backroom.service_layer.batching import Batcher, GroupCommit
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry
 
 
@@ -85,3 +85,55 @@ def test_submit_raises_what_the_import_raised() -> None:
             batcher.submit(1, "bad", entry("x"))
     finally:
         batcher.close()
+
+
+# -- the group commit underneath ----------------------------------------------------------------------------------
+
+
+def test_items_queued_together_run_in_one_call_and_each_hears_its_own_result() -> None:
+    calls: list[list[int]] = []
+
+    def run(items: Sequence[int]) -> list[int | BaseException]:
+        calls.append(list(items))
+        return [ValueError(f"odd {i}") if i % 2 else i * 10 for i in items]
+
+    group: GroupCommit[int, int] = GroupCommit(run, start=False)
+    futures = [group.submit_async(i) for i in range(4)]
+    group.start()
+    try:
+        outcomes = [f.exception(timeout=10) or f.result() for f in futures]
+    finally:
+        group.close()
+    assert calls == [[0, 1, 2, 3]]
+    assert [str(o) if isinstance(o, Exception) else o for o in outcomes] == [0, "odd 1", 20, "odd 3"]
+
+
+def test_a_group_whose_run_raises_fails_every_item_with_that_error() -> None:
+    def run(items: Sequence[str]) -> list[str | BaseException]:
+        raise ConnectionError("database gone")
+
+    group: GroupCommit[str, str] = GroupCommit(run, start=False)
+    futures = [group.submit_async(s) for s in ("a", "b")]
+    group.start()
+    try:
+        errors = [f.exception(timeout=10) for f in futures]
+    finally:
+        group.close()
+    assert [(type(e), str(e)) for e in errors] == [(ConnectionError, "database gone")] * 2
+
+
+def test_groups_hold_at_most_max_batch_items() -> None:
+    calls: list[list[int]] = []
+
+    def run(items: Sequence[int]) -> list[int | BaseException]:
+        calls.append(list(items))
+        return list(items)
+
+    group: GroupCommit[int, int] = GroupCommit(run, max_batch=2, start=False)
+    futures = [group.submit_async(i) for i in range(5)]
+    group.start()
+    try:
+        assert [f.result(timeout=10) for f in futures] == [0, 1, 2, 3, 4]
+    finally:
+        group.close()
+    assert calls == [[0, 1], [2, 3], [4]]

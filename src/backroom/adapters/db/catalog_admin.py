@@ -19,6 +19,7 @@ class VariantSpec:
     sku: str
     title: str
     price: Decimal
+    low_stock_threshold: int | None = None  # None: the store's default (BACKROOM_LOW_STOCK_THRESHOLD)
 
 
 def upsert_location(engine: Engine, store_id: int, code: str, name: str, priority: int = 100) -> int:
@@ -46,16 +47,17 @@ def upsert_products(engine: Engine, store_id: int,
                                "ON CONFLICT (store_id, handle) DO UPDATE SET title = excluded.title"
                                " RETURNING handle, id")
         ids = {str(handle): int(pid) for handle, pid in returned}
-        variants = {v.sku: (store_id, ids[handle], v.sku, v.title, v.price)
+        variants = {v.sku: (store_id, ids[handle], v.sku, v.title, v.price, v.low_stock_threshold)
                     for handle, (_, specs) in by_handle.items() for v in specs}
         insert_rows(conn, "variants", _VARIANT_COLUMNS, list(variants.values()),
-                    "ON CONFLICT (store_id, sku) DO UPDATE SET title = excluded.title, price = excluded.price")
+                    "ON CONFLICT (store_id, sku) DO UPDATE SET title = excluded.title, price = excluded.price,"
+                    " low_stock_threshold = excluded.low_stock_threshold")
     return [ids[handle] for handle in by_handle]
 
 
 _PRODUCT_COLUMNS = (Col("store_id", "bigint"), Col("handle", "text"), Col("title", "text"))
 _VARIANT_COLUMNS = (Col("store_id", "bigint"), Col("product_id", "bigint"), Col("sku", "text"), Col("title", "text"),
-                    Col("price", "numeric"))
+                    Col("price", "numeric"), Col("low_stock_threshold", "integer"))
 
 
 def set_opening_stock(engine: Engine, store_id: int, levels: Iterable[tuple[str, int, int]]) -> None:
@@ -81,6 +83,7 @@ def reset_store(engine: Engine, store_id: int) -> None:
     """Delete every record of one store (the demo starts fresh); other stores are untouched."""
     with engine.begin() as conn:
         for table in ("events", "decisions", "review_items", "effects", "inbox", "shipments", "reservations",
-                      "order_lines", "orders", "customers", "stock_ledger", "stock_levels", "variants", "products",
-                      "locations", "automation_modes"):
+                      "order_refunds", "checkouts", "order_lines", "orders", "customers", "stock_ledger",
+                      "stock_levels", "platform_stock", "platform_items", "variants", "products", "locations",
+                      "automation_modes", "connections", "alert_state"):
             conn.execute(text(f"DELETE FROM {table} WHERE store_id = :s"), {"s": store_id})

@@ -130,7 +130,8 @@ def summary(engine: Engine, store_id: int) -> dict[str, Any]:
         return {
             "orders_imported": orders,
             "inputs_received": scalar("SELECT count(*) FROM inbox WHERE store_id = :s"),
-            "inputs_rejected": scalar("SELECT count(*) FROM inbox WHERE store_id = :s AND status <> 'processed'"),
+            "inputs_rejected": scalar(
+                "SELECT count(*) FROM inbox WHERE store_id = :s AND status IN ('rejected', 'failed')"),
             "touchless_orders": touchless,
             "touchless_share": round(touchless / orders, 4) if orders else 0.0,
             "orders_by_status": grouped(

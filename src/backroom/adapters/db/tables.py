@@ -137,7 +137,17 @@ customers = Table(
     Column("email", Text, nullable=False),
     Column("name", Text, nullable=False),
     _ts("created_at"),
+    # what the store's platform says of the customer (customers/update): customers known only from their orders
+    # have no platform id and an unknown consent
+    Column("channel", String(32), nullable=True),
+    Column("external_id", Text, nullable=True),
+    Column("marketing_consent", String(16), nullable=False, server_default="unknown"),
+    _ts("platform_updated_at", nullable=True),
     UniqueConstraint("store_id", "email", name="uq_customers_store_email"),
+    Index("uq_customers_store_channel_external", "store_id", "channel", "external_id", unique=True,
+          postgresql_where=text("external_id IS NOT NULL")),
+    CheckConstraint("marketing_consent IN ('subscribed', 'not_subscribed', 'unsubscribed', 'pending', 'unknown')",
+                    name="marketing_consent_known"),
 )
 
 order_ids = Sequence("orders_id_seq", metadata=metadata)
@@ -234,9 +244,14 @@ inbox = Table(
     Column("body", Text, nullable=False),
     Column("error", Text, nullable=True),
     _ts("received_at"),
+    # received inputs are processed after the reply (service_layer/inbox_processing.py): attempts so far, and when
+    # one that failed is due again (on the database's clock, like effects)
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("store_id", "source", "source_id", name="uq_inbox_store_source_id"),
-    CheckConstraint("status IN ('processed', 'rejected', 'failed')", name="status_known"),
+    CheckConstraint("status IN ('received', 'processed', 'rejected', 'failed')", name="status_known"),
     Index("ix_inbox_store_received", "store_id", "received_at"),  # a store's last input (quiet-store alert)
+    Index("ix_inbox_due", "store_id", "id", postgresql_where=text("status = 'received'")),  # oldest first
 )
 
 effects = Table(
@@ -386,4 +401,81 @@ connections = Table(
     _ts("updated_at"),
     UniqueConstraint("platform", "account", name="uq_connections_platform_account"),
     CheckConstraint("platform IN ('shopify', 'woocommerce')", name="platform_known"),
+)
+
+
+# -- what a connected store's platform reports besides orders (0005) -------------------------------------------
+
+order_refunds = Table(
+    "order_refunds",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("channel", String(32), nullable=False),
+    Column("refund_id", Text, nullable=False),  # the platform's own id: a refund is recorded once
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("lines", JSONB, nullable=False, server_default="[]"),  # [{sku, quantity, restocked}]
+    Column("restocked", Boolean, nullable=False, server_default="false"),
+    _ts("refunded_at", nullable=True),
+    _ts("recorded_at"),
+    UniqueConstraint("store_id", "channel", "refund_id", name="uq_order_refunds_store_channel_refund"),
+    CheckConstraint("amount >= 0", name="amount_not_negative"),
+)
+
+checkouts = Table(
+    "checkouts",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("channel", String(32), nullable=False),
+    Column("external_id", Text, nullable=False),
+    Column("token", Text, nullable=False, server_default=""),
+    Column("email", Text, nullable=False, server_default=""),
+    Column("customer_name", Text, nullable=False, server_default=""),
+    Column("currency", String(3), nullable=False),
+    Column("total", Numeric(14, 2), nullable=False),
+    Column("lines", JSONB, nullable=False),  # [{sku, quantity, unit_price, title}]
+    Column("recovery_url", Text, nullable=False, server_default=""),
+    _ts("started_at"),
+    _ts("platform_updated_at"),
+    _ts("completed_at", nullable=True),
+    # deferred: an order imported in the same transaction is written on commit, after the checkout is linked
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="SET NULL", deferrable=True, initially="DEFERRED"),
+           nullable=True),
+    _ts("deleted_at", nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("store_id", "channel", "external_id", name="uq_checkouts_store_channel_external"),
+    Index("ix_checkouts_store_token", "store_id", "channel", "token"),
+    Index("ix_checkouts_open_by_email", "store_id", "channel", "email",
+          postgresql_where=text("completed_at IS NULL AND deleted_at IS NULL")),
+)
+
+platform_items = Table(
+    "platform_items",
+    metadata,
+    Column("store_id", Integer, ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(32), primary_key=True),
+    Column("item_id", Text, primary_key=True),  # Shopify's inventory item: its levels name only the item
+    Column("sku", String(100), nullable=False),
+    _ts("updated_at"),
+)
+
+platform_stock = Table(
+    "platform_stock",
+    metadata,
+    Column("store_id", Integer, ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(32), primary_key=True),
+    Column("item_id", Text, primary_key=True),
+    Column("location_id", Text, primary_key=True),  # the platform's location
+    Column("sku", String(100), nullable=True),
+    Column("available", Integer, nullable=True),  # NULL: the platform does not track it
+    Column("backroom_available", Integer, nullable=True),
+    Column("difference", Integer, nullable=True),  # the platform's total for the SKU minus backroom's
+    _ts("reported_at", nullable=True),
+    _ts("recorded_at"),
+    Index("ix_platform_stock_store_sku", "store_id", "channel", "sku"),
 )

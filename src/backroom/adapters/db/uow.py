@@ -22,8 +22,11 @@ from backroom.adapters.db import tables as t
 from backroom.adapters.db.bulk import JSON_TEXT_ARRAY, Col, insert_rows
 from backroom.adapters.db.rules import SqlRuleRepository
 from backroom.adapters.queue.defer import defer_effect_jobs
+from backroom.customers.model import CustomerProfile, MarketingConsent
 from backroom.errors import NotFound, RetryableConflict
 from backroom.inventory.model import StockLevel, StockPool
+from backroom.inventory.platform import PlatformLevel
+from backroom.orders.checkouts import Checkout, CheckoutClaim, CheckoutLine
 from backroom.orders.error_codes import HUMAN_HOLDS, ReasonCode
 from backroom.orders.model import (
     Address,
@@ -34,6 +37,7 @@ from backroom.orders.model import (
     PaymentState,
     Reservation,
 )
+from backroom.orders.payments import Refund, RefundLine
 from backroom.review.model import SYSTEM_ACTOR, ReviewItem, ReviewStatus
 from backroom.service_layer.effects import AutomationMode, EffectRequest, EffectStatus
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry
@@ -251,6 +255,24 @@ class SqlUnitOfWork:
         inserted = insert_rows(self.conn, "effects", _EFFECT_COLUMNS, rows,
                                "ON CONFLICT (store_id, key) DO NOTHING RETURNING id, status")
         defer_effect_jobs(self.conn, [effect_id for effect_id, status in inserted if status == EffectStatus.PENDING])
+
+    # -- what platforms report besides orders: stateless repositories that write as they go ------------------------
+
+    @property
+    def checkouts(self) -> SqlCheckoutRepository:
+        return SqlCheckoutRepository(self)
+
+    @property
+    def payments(self) -> SqlPaymentRepository:
+        return SqlPaymentRepository(self)
+
+    @property
+    def customer_profiles(self) -> SqlCustomerProfileRepository:
+        return SqlCustomerProfileRepository(self)
+
+    @property
+    def platform_stock(self) -> SqlPlatformStockRepository:
+        return SqlPlatformStockRepository(self)
 
 
 def _any(column: Any, values: Iterable[Any]) -> Any:
@@ -654,3 +676,220 @@ class SqlEffectAdmin:
         if updated is None:
             raise NotFound(f"no failed effect {effect_id}", code="effect_not_found")
         defer_effect_jobs(self.uow.conn, [effect_id])
+
+
+# -- what platforms report besides orders (orders/platform_handlers.py) -----------------------------------------
+
+
+_CLAIMED_CHECKOUTS = text(
+    "SELECT k.*, c.order_id AS claimed_by FROM checkouts k"
+    " JOIN unnest(CAST(:tokens AS text[]), CAST(:emails AS text[]), CAST(:oids AS bigint[]),"
+    "  CAST(:placed AS timestamptz[])) AS c(token, email, order_id, placed_at)"
+    " ON (c.token <> '' AND k.token = c.token)"
+    "  OR (c.token = '' AND k.email = c.email AND k.completed_at IS NULL AND k.started_at <= c.placed_at)"
+    " WHERE k.store_id = :s AND k.channel = :channel AND k.order_id IS NULL AND k.deleted_at IS NULL"
+    " ORDER BY k.id, c.order_id FOR UPDATE OF k"
+)
+
+
+class SqlCheckoutRepository:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def get(self, channel: str, external_id: str) -> Checkout | None:
+        k = t.checkouts
+        row = self.uow.execute(select(k).where(k.c.store_id == self.uow.store_id, k.c.channel == channel,
+                                               k.c.external_id == external_id).with_for_update()).first()
+        return _checkout_from_row(row) if row is not None else None
+
+    def add(self, checkout: Checkout) -> bool:
+        k, now = t.checkouts, self.uow._now
+        row = self.uow.execute(
+            pg_insert(k).values(**_checkout_values(checkout), created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["store_id", "channel", "external_id"]).returning(k.c.id)
+        ).first()
+        if row is None:
+            return False
+        checkout.id = int(row.id)
+        return True
+
+    def save(self, checkout: Checkout) -> None:
+        k = t.checkouts
+        self.uow.execute(update(k).where(k.c.id == checkout.id)
+                         .values(**_checkout_values(checkout), updated_at=self.uow._now))
+
+    def complete(self, claims: Sequence[CheckoutClaim], at: datetime) -> list[Checkout]:
+        by_channel: dict[str, list[CheckoutClaim]] = {}
+        for claim in claims:
+            by_channel.setdefault(claim.channel, []).append(claim)
+        linked: dict[int, Checkout] = {}
+        was_open: set[int] = set()
+        for channel, group in by_channel.items():
+            rows = self.uow.execute(_CLAIMED_CHECKOUTS, {
+                "s": self.uow.store_id, "channel": channel, "tokens": [c.token for c in group],
+                "emails": [c.email for c in group], "oids": [c.order_id for c in group],
+                "placed": [c.placed_at for c in group]})
+            for row in rows:
+                if row.id in linked:
+                    continue  # two orders of this batch claim it: the first one made it
+                checkout = linked[row.id] = _checkout_from_row(row)
+                if checkout.completed_at is None:
+                    was_open.add(row.id)
+                checkout.order_id, checkout.completed_at = row.claimed_by, checkout.completed_at or at
+        for checkout in linked.values():
+            self.save(checkout)
+        return [c for i, c in linked.items() if i in was_open]
+
+
+def _checkout_values(c: Checkout) -> dict[str, Any]:
+    return {
+        "store_id": c.store_id, "channel": c.channel, "external_id": c.external_id, "token": c.token,
+        "email": c.email, "customer_name": c.customer_name, "currency": c.currency, "total": c.total,
+        "lines": [{"sku": ln.sku, "quantity": ln.quantity, "unit_price": str(ln.unit_price), "title": ln.title}
+                  for ln in c.lines],
+        "recovery_url": c.recovery_url, "started_at": c.started_at, "platform_updated_at": c.updated_at,
+        "completed_at": c.completed_at, "order_id": c.order_id, "deleted_at": c.deleted_at,
+    }
+
+
+def _checkout_from_row(r: Any) -> Checkout:
+    lines = tuple(CheckoutLine(ln["sku"], int(ln["quantity"]), Decimal(ln["unit_price"]), ln.get("title", ""))
+                  for ln in r.lines)
+    return Checkout(r.store_id, r.channel, r.external_id, r.token, r.email, r.customer_name, r.currency, r.total,
+                    lines, r.recovery_url, r.started_at, r.platform_updated_at, r.completed_at, r.order_id,
+                    r.deleted_at, r.id)
+
+
+class SqlPaymentRepository:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def save_state(self, order: Order) -> None:
+        o = t.orders
+        self.uow.execute(update(o).where(o.c.store_id == self.uow.store_id, o.c.id == order.id)
+                         .values(payment_state=order.payment_state.value))
+
+    def recorded_refunds(self, channel: str, refund_ids: Collection[str]) -> set[str]:
+        r = t.order_refunds
+        rows = self.uow.execute(select(r.c.refund_id).where(
+            r.c.store_id == self.uow.store_id, r.c.channel == channel, _any(r.c.refund_id, refund_ids)))
+        return set(rows.scalars())
+
+    def add_refund(self, order: Order, refund: Refund) -> None:
+        self.uow.execute(insert(t.order_refunds).values(
+            store_id=self.uow.store_id, order_id=order.id, channel=order.channel, refund_id=refund.refund_id,
+            amount=refund.amount, currency=refund.currency, reason=refund.reason,
+            lines=[{"sku": ln.sku, "quantity": ln.quantity, "restocked": ln.restocked} for ln in refund.lines],
+            restocked=refund.restocked, refunded_at=refund.refunded_at, recorded_at=self.uow._now))
+
+    def refunds_of(self, order: Order) -> list[Refund]:
+        r = t.order_refunds
+        rows = self.uow.execute(select(r).where(r.c.store_id == self.uow.store_id, r.c.order_id == order.id)
+                                .order_by(r.c.id))
+        return [Refund(row.refund_id, row.amount, row.currency, row.reason,
+                       tuple(RefundLine(ln["sku"], int(ln["quantity"]), bool(ln["restocked"])) for ln in row.lines),
+                       row.refunded_at) for row in rows]
+
+
+class SqlCustomerProfileRepository:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def find(self, channel: str, external_id: str, email: str) -> CustomerProfile | None:
+        c = t.customers
+        scoped = select(c).where(c.c.store_id == self.uow.store_id).with_for_update()
+        row = self.uow.execute(scoped.where(c.c.channel == channel, c.c.external_id == external_id)).first()
+        if row is None:
+            row = self.uow.execute(scoped.where(c.c.email == email)).first()
+        if row is None:
+            return None
+        return CustomerProfile(row.store_id, row.email, row.name, MarketingConsent(row.marketing_consent),
+                               row.channel, row.external_id, row.platform_updated_at, row.id)
+
+    def email_owner(self, email: str) -> int | None:
+        c = t.customers
+        found = self.uow.execute(select(c.c.id).where(c.c.store_id == self.uow.store_id, c.c.email == email)).scalar()
+        return int(found) if found is not None else None
+
+    def add(self, profile: CustomerProfile) -> bool:
+        c = t.customers
+        row = self.uow.execute(
+            pg_insert(c).values(store_id=self.uow.store_id, created_at=self.uow._now, **_profile_values(profile))
+            .on_conflict_do_nothing().returning(c.c.id)
+        ).first()
+        if row is None:
+            return False
+        profile.id = int(row.id)
+        return True
+
+    def save(self, profile: CustomerProfile) -> None:
+        c = t.customers
+        self.uow.execute(update(c).where(c.c.store_id == self.uow.store_id, c.c.id == profile.id)
+                         .values(**_profile_values(profile)))
+
+
+def _profile_values(p: CustomerProfile) -> dict[str, Any]:
+    return {"email": p.email, "name": p.name, "marketing_consent": p.marketing_consent.value, "channel": p.channel,
+            "external_id": p.external_id, "platform_updated_at": p.platform_updated_at}
+
+
+class SqlPlatformStockRepository:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def item_sku(self, channel: str, item_id: str) -> str | None:
+        i = t.platform_items
+        found = self.uow.execute(select(i.c.sku).where(i.c.store_id == self.uow.store_id, i.c.channel == channel,
+                                                       i.c.item_id == item_id)).scalar()
+        return str(found) if found is not None else None
+
+    def map_item(self, channel: str, item_id: str, sku: str) -> None:
+        i, p, store, now = t.platform_items, t.platform_stock, self.uow.store_id, self.uow._now
+        self.uow.execute(pg_insert(i).values(store_id=store, channel=channel, item_id=item_id, sku=sku, updated_at=now)
+                         .on_conflict_do_update(index_elements=["store_id", "channel", "item_id"],
+                                                set_={"sku": sku, "updated_at": now}))
+        self.uow.execute(update(p).where(p.c.store_id == store, p.c.channel == channel, p.c.item_id == item_id)
+                         .values(sku=sku))
+
+    def level(self, channel: str, item_id: str, location_id: str) -> PlatformLevel | None:
+        p = t.platform_stock
+        row = self.uow.execute(select(p).where(
+            p.c.store_id == self.uow.store_id, p.c.channel == channel, p.c.item_id == item_id,
+            p.c.location_id == location_id).with_for_update()).first()
+        if row is None:
+            return None
+        return PlatformLevel(row.channel, row.item_id, row.location_id, row.sku, row.available, row.reported_at,
+                             row.backroom_available, row.difference)
+
+    def add(self, level: PlatformLevel) -> bool:
+        p = t.platform_stock
+        row = self.uow.execute(
+            pg_insert(p).values(store_id=self.uow.store_id, channel=level.channel, item_id=level.item_id,
+                                location_id=level.location_id, **_level_values(level, self.uow._now))
+            .on_conflict_do_nothing().returning(p.c.item_id)
+        ).first()
+        return row is not None
+
+    def save(self, level: PlatformLevel) -> None:
+        p = t.platform_stock
+        self.uow.execute(update(p).where(
+            p.c.store_id == self.uow.store_id, p.c.channel == level.channel, p.c.item_id == level.item_id,
+            p.c.location_id == level.location_id).values(**_level_values(level, self.uow._now)))
+
+    def platform_available(self, channel: str, sku: str) -> int:
+        p = t.platform_stock
+        total = self.uow.execute(select(func.coalesce(func.sum(p.c.available), 0)).where(
+            p.c.store_id == self.uow.store_id, p.c.channel == channel, p.c.sku == sku)).scalar_one()
+        return int(total)
+
+    def backroom_stock(self, sku: str) -> tuple[int, int]:
+        s = t.stock_levels
+        row = self.uow.execute(select(func.coalesce(func.sum(s.c.on_hand - s.c.reserved), 0),
+                                      func.coalesce(func.sum(s.c.on_hand), 0))
+                               .where(s.c.store_id == self.uow.store_id, s.c.sku == sku)).one()
+        return int(row[0]), int(row[1])
+
+
+def _level_values(level: PlatformLevel, now: datetime) -> dict[str, Any]:
+    return {"sku": level.sku, "available": level.available, "backroom_available": level.backroom_available,
+            "difference": level.difference, "reported_at": level.reported_at, "recorded_at": now}

@@ -35,4 +35,5 @@ def feed_item(node: dict[str, object]) -> FeedItem:
         follow = follow_up_commands(node)
     except BackroomError as err:
         return FeedItem(external_id, number, updated, (), raw, f"{err.code}: {err.message}")
-    return FeedItem(external_id, number, updated, (commands.ImportOrders((order,)), *follow), raw)
+    # RecordPayment imports an order backroom never saw, and applies a payment its webhook never brought
+    return FeedItem(external_id, number, updated, (commands.RecordPayment(order), *follow), raw)

@@ -1,4 +1,4 @@
-"""WooCommerce order payloads (REST v3 shape, which webhooks deliver) → our commands."""
+"""WooCommerce order and customer payloads (REST v3 shape, which webhooks deliver) → our commands."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from typing import Any
 
 from backroom.connectors.generic import json_object, order_from, platform_id
 from backroom.connectors.ignored import Ignored
+from backroom.connectors.values import money, optional_timestamp
 from backroom.connectors.woocommerce.manifest import classify
+from backroom.customers.model import MarketingConsent
 from backroom.orders import commands
+from backroom.orders.payments import Refund
 from backroom.shared.messages import Command
 
 CHANNEL = "woocommerce"
@@ -25,13 +28,46 @@ def map_webhook(topic: str, body: bytes, source_ref: str = "") -> Command | Igno
     if not subscribed:
         return Ignored(topic, why)
     payload = json_object(body)
+    if topic in ("customer.created", "customer.updated"):
+        return customer_command(payload)
+    if topic == "order.updated":
+        return _order_update(payload, source_ref)
+    return commands.ImportOrders((order_command(payload, source_ref),))
+
+
+def _order_update(payload: dict[str, Any], source_ref: str) -> Command:
+    """An update follows the order's status: cancelled, refunded (in full), completed (shipped); a refund listed
+    on an order still in progress is a partial one; otherwise the status says what the payment is."""
     status = str(payload.get("status") or "")
     external_id = platform_id(payload.get("id"), "WooCommerce order id")
-    if topic == "order.updated" and status in ("cancelled", "refunded"):
-        return commands.CancelOrderByReference(CHANNEL, external_id, f"{status} in WooCommerce", "woocommerce")
-    if topic == "order.updated" and status == "completed":
+    if status == "cancelled":
+        return commands.CancelOrderByReference(CHANNEL, external_id, "cancelled in WooCommerce", "woocommerce")
+    if status == "refunded":
+        return commands.RecordRefunds(CHANNEL, external_id, refunds(payload), whole_order=True)
+    if status == "completed":
         return commands.RecordShipmentByReference(CHANNEL, external_id, "", "")
-    return commands.ImportOrders((order_command(payload, source_ref),))
+    if payload.get("refunds"):
+        return commands.RecordRefunds(CHANNEL, external_id, refunds(payload))
+    return commands.RecordPayment(order_command(payload, source_ref))
+
+
+def refunds(payload: dict[str, Any]) -> tuple[Refund, ...]:
+    """An order's ``refunds`` (id, reason, a negative total); WooCommerce lists no lines with them."""
+    currency = str(payload.get("currency") or "")
+    return tuple(Refund(platform_id(r.get("id"), "WooCommerce refund id"),
+                        abs(money(r.get("total"), "WooCommerce refund total")), currency, str(r.get("reason") or ""))
+                 for r in payload.get("refunds") or [] if isinstance(r, dict))
+
+
+def customer_command(payload: dict[str, Any]) -> commands.RecordCustomer:
+    """WooCommerce core keeps no marketing consent: it is unknown (never consent)."""
+    billing = payload.get("billing") or {}
+    name = (" ".join(p for p in (payload.get("first_name"), payload.get("last_name")) if p)
+            or " ".join(p for p in (billing.get("first_name"), billing.get("last_name")) if p))
+    return commands.RecordCustomer(
+        CHANNEL, platform_id(payload.get("id"), "WooCommerce customer id"),
+        str(payload.get("email") or billing.get("email") or "").lower(), name, MarketingConsent.UNKNOWN,
+        optional_timestamp(payload.get("date_modified_gmt"), "WooCommerce date_modified_gmt", naive_is_utc=True))
 
 
 def order_command(payload: dict[str, Any], source_ref: str = "") -> commands.IncomingOrder:

@@ -56,6 +56,15 @@ def print_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[st
     console.print(table)
 
 
+def print_status_and_exceptions(summary: dict[str, Any]) -> None:
+    """The two tables every run report starts with (queries.summary): orders by status, exceptions by reason."""
+    print_table("Orders by status", [{"status": k, "orders": v} for k, v in summary["orders_by_status"].items()],
+                ["status", "orders"])
+    print_table("Exceptions by reason code", [
+        {"reason": k, "raised": v, "still open": summary["review_open_by_reason"].get(k, 0)}
+        for k, v in summary["exceptions_by_reason"].items()], ["reason", "raised", "still open"])
+
+
 def print_rows(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
     """What every list command prints: JSON for machines, a table for people."""
     if as_json:

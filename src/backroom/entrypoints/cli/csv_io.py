@@ -2,7 +2,7 @@
 
 Import reports every problem with its file line and column, imports what is good, and exits 5 if anything was
 rejected. Orders enter the pipeline through the inbox once each; products go to the catalog; stock counts go
-through the ledger as ReceiveStock changes.
+through the ledger as CountStock changes.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from backroom.connectors.csv import orders, products, stock
 from backroom.connectors.csv.columns import ORDERS, PRODUCTS, STOCK, CsvInvalid, Problem, csv_lines
 from backroom.entrypoints.cli.common import backroom_app, console, err_console, exit_with_error, print_json
 from backroom.errors import BackroomError
-from backroom.orders.commands import ReceiveStock
+from backroom.orders.commands import CountStock
 from backroom.shared.hashing import content_hash
 
 import_app = typer.Typer(help="Import orders, products or stock from a CSV file (columns: docs/connectors.md).",
@@ -189,7 +189,8 @@ def _saved(engine: Engine, store_id: int, product: products.CsvProduct, owners: 
     if product.problems or taken:
         return rejected(product.subject, [*product.problems, *taken])
     catalog_admin.upsert_product(engine, store_id, product.handle, product.title,
-                                 [catalog_admin.VariantSpec(v.sku, v.title, v.price) for v in product.variants])
+                                 [catalog_admin.VariantSpec(v.sku, v.title, v.price, v.low_stock_threshold)
+                                  for v in product.variants])
     return Outcome(product.subject, "saved", f"{len(product.variants)} variants")
 
 
@@ -197,14 +198,12 @@ def _unstored(parsed: products.ProductsFile) -> list[str]:
     """Columns the catalog cannot keep yet: said out loud rather than dropped in silence."""
     variants = [v for p in parsed.products for v in p.variants]
     return [f"{column}: backroom does not store this yet; the column was ignored"
-            for column, given in (("barcode", any(v.barcode for v in variants)),
-                                  ("low_stock_threshold", any(v.low_stock_threshold is not None for v in variants)))
-            if given]
+            for column, given in (("barcode", any(v.barcode for v in variants)),) if given]
 
 
 @dataclass
 class StockCounts:
-    """Sets counted levels: the difference from what the store holds goes through ReceiveStock (ledger, events,
+    """Sets counted levels: the difference from what the store holds goes through CountStock (ledger, events,
     backorder queue); a location the store does not have yet is created first."""
 
     br: Backroom
@@ -241,12 +240,13 @@ class StockCounts:
                 catalog_admin.set_opening_stock(self.br.engine, self.store_id, [(level.sku, location_id, 0)])
             return Outcome(level.subject, "unchanged", str(on_hand))
         self._location_id(level.location)
-        try:
-            self.br.handle(ReceiveStock(level.sku, level.location, level.on_hand - on_hand, self.reference),
-                           self.store)
+        try:  # the count is applied under the row lock: what was read above is only the report's guess
+            before = self.br.handle(CountStock(level.sku, level.location, level.on_hand, self.reference), self.store)
         except BackroomError as err:
             return rejected(level.subject, [Problem((level.line,), "on_hand", f"{err.code}: {err.message}")])
-        return Outcome(level.subject, "changed", f"{on_hand} → {level.on_hand}")
+        if before == level.on_hand:
+            return Outcome(level.subject, "unchanged", str(before))
+        return Outcome(level.subject, "changed", f"{before} → {level.on_hand}")
 
     def _location_id(self, code: str) -> int:
         """The location's id, creating it (with the file's name and priority) if the store does not have it."""

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from typing import Any
 
 import typer
 
 from backroom.config import Settings
 from backroom.entrypoints.cli import alerts, connect, connections, csv_io, orders, replay, review, rules, stock
-from backroom.entrypoints.cli.common import backroom_app, console, print_json, print_rows, print_table
+from backroom.entrypoints.cli.common import (
+    backroom_app,
+    console,
+    print_json,
+    print_rows,
+    print_status_and_exceptions,
+    print_table,
+)
 
 app = typer.Typer(help="backroom: the back office of an online store, run by software.", no_args_is_help=True)
 app.add_typer(orders.app, name="orders")
@@ -26,15 +35,20 @@ app.add_typer(csv_io.export_app, name="export")
 
 @app.command()
 def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the simulated day"),
-         seed: int = 7, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Create a demo store and run a day of its orders through the real pipeline (embedded PostgreSQL)."""
+         seed: int = 7, shopify: bool = typer.Option(True, "--shopify/--no-shopify",
+                                                     help="also connect a Shopify store emulator"),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """Create a demo store and run a day of its orders through the real pipeline (embedded PostgreSQL), then connect
+    a Shopify store (the emulator) whose webhooks get lost on the way."""
     from backroom.demo.run import DEMO_STORE, run_demo
 
-    result = run_demo(Settings(), orders=orders_count, seed=seed,
-                      progress=None if as_json else lambda m: console.print(f"[dim]• {m}[/]"))
+    progress = None if as_json else lambda m: console.print(f"[dim]• {m}[/]")
+    result = run_demo(Settings(), orders=orders_count, seed=seed, progress=progress)
+    shop = _shopify_demo(seed, progress) if shopify else None
     s = result.summary
     if as_json:
-        print_json({**s, "emails_caught": result.emails_caught, "wall_s": round(result.wall_s, 2)})
+        print_json({**s, "emails_caught": result.emails_caught, "wall_s": round(result.wall_s, 2),
+                    "shopify": dataclasses.asdict(shop) if shop else None})
         return
     console.print(f"\n[bold]backroom demo[/] — store '{DEMO_STORE}', one simulated day ({result.day}), "
                   f"{result.wall_s:.1f} s wall time\n")
@@ -43,19 +57,32 @@ def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the s
     console.print(f"touchless            {s['touchless_orders']}  ({s['touchless_share']:.0%} reached the warehouse "
                   "with no human touch)")
     console.print(f"decisions recorded   {s['decisions_recorded']}   negative stock rows: {s['negative_stock_rows']}")
-    print_table("Orders by status", [{"status": k, "orders": v} for k, v in s["orders_by_status"].items()],
-                ["status", "orders"])
-    print_table("Exceptions by reason code", [
-        {"reason": k, "raised": v, "still open": s["review_open_by_reason"].get(k, 0)}
-        for k, v in s["exceptions_by_reason"].items()], ["reason", "raised", "still open"])
+    print_status_and_exceptions(s)
     print_table("Effects", [{"effect": k, "count": v} for k, v in s["effects_by_status"].items()],
                 ["effect", "count"])
     print_table("Rules (backroom rules list --store demo)", s["rules"],
                 ["name", "mode", "then", "fired_live", "fired_shadow"])
     console.print(f"\n{result.emails_caught} customer emails were delivered over SMTP to a local mailbox "
                   "(.backroom/demo-mail); fulfillment requests are CSV files in .backroom/warehouse/outbox.")
+    if shop is not None:
+        console.print(f"\n[bold]Shopify[/] (store emulator → store 'demo-shopify'): {shop.placed} orders placed; "
+                      f"{shop.webhooks_sent} webhooks sent ({shop.duplicates} twice, {shop.late} late), "
+                      f"{shop.lost} lost on the way")
+        console.print(f"  arrived by webhook {shop.by_webhook}, found by the reconciliation poll {shop.found_by_poll}, "
+                      f"in backroom {shop.in_backroom} (each once)")
+        if shop.alert:
+            console.print(f"  alert: {shop.alert}")
+        console.print(f"  shipped by backroom's warehouse {shop.shipped}; fulfillments created in Shopify with "
+                      f"tracking {shop.fulfillments_in_shop} (one each)")
     console.print("Look around: [bold]backroom orders list --store demo[/], [bold]backroom review list "
                   "--store demo[/], [bold]backroom orders show ID --store demo[/]")
+
+
+def _shopify_demo(seed: int, progress: Any) -> Any:
+    from backroom.demo.shopify import run_shopify_demo
+    from backroom.entrypoints.api.server import serve_in_thread
+
+    return run_shopify_demo(Settings(), serve_in_thread, seed=seed, progress=progress)
 
 
 @app.command()
@@ -71,15 +98,25 @@ def worker(once: bool = typer.Option(False, help="run what is due now, then exit
 
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
-          with_worker: bool = typer.Option(True, "--worker/--no-worker", help="run a worker in-process")) -> None:
-    """The HTTP API (OpenAPI at /docs) plus, by default, an in-process worker."""
+          with_worker: bool = typer.Option(True, "--worker/--no-worker", help="run a worker in-process"),
+          processes: int = typer.Option(1, "--processes", min=1,
+                                        help="API processes on the port (2 on 2 cores for webhook bursts; then "
+                                             "run `backroom worker` beside them for effects)")) -> None:
+    """The HTTP API (OpenAPI at /docs) plus, by default, an in-process worker. With --processes N, N processes
+    answer requests and this one imports what they record (see docs/operations.md)."""
+    console.print(f"backroom API on http://{host}:{port}  (OpenAPI: /docs; token: see docs/operations.md)")
+    if processes > 1:
+        from backroom.entrypoints.api.processes import serve as serve_processes
+
+        serve_processes(host, port, processes)
+        return
     import uvicorn
 
-    from backroom.entrypoints.api.app import create_app
+    from backroom.entrypoints.api.app import create_app, quiet_collector
 
     with backroom_app() as br:
         api = create_app(br, with_worker=with_worker)
-        console.print(f"backroom API on http://{host}:{port}  (OpenAPI: /docs; token: see docs/operations.md)")
+        quiet_collector()
         uvicorn.run(api, host=host, port=port, log_level="info")
 
 

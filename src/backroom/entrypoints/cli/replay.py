@@ -8,7 +8,13 @@ from pathlib import Path
 import typer
 
 from backroom.config import Settings
-from backroom.entrypoints.cli.common import console, exit_with_error, print_json, print_table
+from backroom.entrypoints.cli.common import (
+    console,
+    exit_with_error,
+    print_json,
+    print_status_and_exceptions,
+    print_table,
+)
 
 app = typer.Typer(help="Replay real history through the whole pipeline on a simulated clock.", no_args_is_help=True)
 
@@ -55,11 +61,7 @@ def online_retail(
     console.print(f"shipped / delivered  {r.shipped} / {r.delivered}")
     console.print(f"supplier deliveries  {r.supplier_deliveries}  ({r.units_delivered} units)")
     console.print(f"negative stock rows  {s['negative_stock_rows']}   orders not settled: {r.not_settled}")
-    print_table("Orders by status", [{"status": k, "orders": v} for k, v in s["orders_by_status"].items()],
-                ["status", "orders"])
-    print_table("Exceptions by reason code", [
-        {"reason": k, "raised": v, "still open": s["review_open_by_reason"].get(k, 0)}
-        for k, v in s["exceptions_by_reason"].items()], ["reason", "raised", "still open"])
+    print_status_and_exceptions(s)
     print_table("Rejected invoices", [{"why": k, "invoices": v} for k, v in r.orders_rejected.items()],
                 ["why", "invoices"])
     print_table("Cancellation invoices (C…)", [{"became": k, "invoices": v} for k, v in r.cancellations.items()],
