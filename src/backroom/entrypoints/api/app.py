@@ -23,7 +23,6 @@ import dataclasses
 import gc
 import hmac
 import logging
-import re
 from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
 from typing import Annotated, Any, Literal, cast
@@ -43,6 +42,7 @@ from backroom.adapters.db import tables as t
 from backroom.adapters.db.inbox import record_input
 from backroom.bootstrap import Backroom, build
 from backroom.connectors import generic
+from backroom.connectors.routing import STORE_SLUG, shopify_store, woocommerce_store
 from backroom.connectors.shopify import webhooks as shopify_webhooks
 from backroom.connectors.woocommerce import webhooks as woo_webhooks
 from backroom.errors import BackroomError, Conflict, InvalidInput, NotFound, RetryableConflict, SignatureInvalid
@@ -63,7 +63,6 @@ DELIVERY_HEADER = "X-Backroom-Delivery-Id"
 STORE_HEADER = "X-Backroom-Store"
 INBOUND_SOURCE = "inbound"
 MAX_DELIVERY_ID = 200
-_STORE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 RuleName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")]
@@ -218,7 +217,7 @@ def store_slug(backroom: Backroom, header: str | None) -> str:
     slug = header.strip() if header else ""
     if not slug:
         return backroom.settings.store
-    if not _STORE_SLUG.fullmatch(slug):
+    if not STORE_SLUG.fullmatch(slug):
         raise InvalidInput(f"{STORE_HEADER} must be a store slug (letters, digits, '.', '_', '-'; at most 64)",
                            code="invalid_store")
     return slug
@@ -349,7 +348,7 @@ async def shopify_webhook(request: Request, backroom: BackroomDep) -> JSONRespon
     delivery = shopify_webhooks.delivery(headers)
     return await _platform_webhook(
         backroom, "shopify", body, headers, delivery.delivery_id, delivery.topic,
-        slug=settings.shops.get(delivery.shop) or _shop_slug(delivery.shop),
+        slug=shopify_store(settings, delivery.shop),
         signature_problem=None if shopify_webhooks.verify(secret, body, headers) else SignatureInvalid(
             "X-Shopify-Hmac-Sha256 is missing or does not match the body"),
         no_store=InvalidInput("X-Shopify-Shop-Domain is missing or not a shop domain", code="invalid_shop"))
@@ -383,7 +382,7 @@ async def woocommerce_webhook(request: Request, backroom: BackroomDep) -> JSONRe
     host = urlsplit(delivery.source).hostname or ""
     return await _platform_webhook(
         backroom, "woocommerce", body, headers, delivery.delivery_id, delivery.topic,
-        slug=settings.sites.get(host) or _shop_slug(host.replace(".", "-")),
+        slug=woocommerce_store(settings, host),
         signature_problem=None if woo_webhooks.verify(secret, body, headers) else SignatureInvalid(
             "X-WC-Webhook-Signature is missing or does not match the body"),
         no_store=InvalidInput("X-WC-Webhook-Source is missing or not a site URL", code="invalid_site"))
@@ -406,11 +405,6 @@ async def _platform_webhook(backroom: Backroom, platform: str, body: bytes, head
     log.info("%s delivery %s (%s): %s", platform, outcome.source_id, outcome.topic, outcome.outcome)
     return WebhookReply(source_id=outcome.source_id, topic=outcome.topic, outcome=outcome.outcome,
                         detail=outcome.detail).response()
-
-
-def _shop_slug(domain: str) -> str | None:
-    sub = domain.split(".", 1)[0]
-    return sub if _STORE_SLUG.fullmatch(sub) else None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

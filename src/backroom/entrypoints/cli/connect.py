@@ -19,6 +19,7 @@ import typer
 from pydantic import SecretStr
 
 from backroom.config import Settings, ShopifySettings
+from backroom.connectors.routing import STORE_SLUG, shopify_store, woocommerce_store
 from backroom.connectors.shopify import manifest as shopify_manifest
 from backroom.connectors.shopify.client import ShopifyClient, ShopifyError
 from backroom.connectors.woocommerce import manifest as woo_manifest
@@ -32,7 +33,6 @@ from backroom.connectors.woocommerce.client import (
 from backroom.entrypoints.cli.common import EXIT_CODES, console, exit_with_error, print_json
 from backroom.errors import BackroomError, ConfigurationError, InvalidInput
 
-_STORE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # as the webhook endpoints accept it
 DRY_RUN = "to register"
 STORED = ("connection: stored (`backroom connections` lists it); workers poll it for what webhooks miss and tell "
           "it what backroom does (fulfillments with tracking, cancellations)")
@@ -82,7 +82,7 @@ def connect_shopify(settings: Settings, shop: str, url: str, store: str | None, 
         "BACKROOM_SHOPIFY__WEBHOOK_SECRET": "the app's client secret" if not _set(settings.shopify.webhook_secret)
         else None,
     }, f"Shopify {shop}")
-    routed = settings.shopify.shops.get(shop) or _slug(shop.split(".", 1)[0])
+    routed = shopify_store(settings.shopify, shop)
     chosen, warnings = _store(store, routed, "BACKROOM_SHOPIFY__SHOPS", shop)
     topics = list(shopify_manifest.SUBSCRIBED)
     if dry_run:
@@ -113,7 +113,7 @@ def connect_woocommerce(settings: Settings, site: str, url: str, store: str | No
         if not _set(woo.webhook_secret) else None,
     }, f"WooCommerce {host}")
     webhook_secret = woo.webhook_secret or SecretStr("")  # set: checked just above
-    routed = woo.sites.get(host) or _slug(host.replace(".", "-"))
+    routed = woocommerce_store(woo, host)
     chosen, warnings = _store(store, routed, "BACKROOM_WOOCOMMERCE__SITES", host)
     topics = list(woo_manifest.SUBSCRIBED)
     if dry_run:
@@ -147,13 +147,9 @@ def _set(secret: SecretStr | None) -> bool:
     return secret is not None and bool(secret.get_secret_value())
 
 
-def _slug(name: str) -> str | None:
-    return name if _STORE_SLUG.fullmatch(name) else None
-
-
 def _store(asked: str | None, routed: str | None, setting: str, account: str) -> tuple[str, tuple[str, ...]]:
     """The store the connection is for, and a warning when webhook deliveries would land elsewhere."""
-    if asked is not None and not _STORE_SLUG.fullmatch(asked):
+    if asked is not None and not STORE_SLUG.fullmatch(asked):
         raise InvalidInput(f"--store: not a store name: {asked!r}", code="invalid_store")
     chosen = asked or routed
     if chosen is None:
