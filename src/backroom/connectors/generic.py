@@ -19,6 +19,10 @@ from backroom.orders.commands import IncomingOrder
 from backroom.orders.model import Address, OrderLine, PaymentState
 
 
+#: lines in one order: wholesale orders run to hundreds (the UCI retailer's largest has 1,114 product lines)
+MAX_LINES = 5000
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -54,7 +58,7 @@ class OrderIn(_Strict):
     payment_state: PaymentState
     shipping_address: AddressIn
     billing_address: AddressIn | None = None
-    lines: Annotated[list[LineIn], Field(min_length=1, max_length=500)]
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=MAX_LINES)]
     placed_at: datetime
 
     @field_validator("placed_at")

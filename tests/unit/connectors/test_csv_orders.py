@@ -143,11 +143,11 @@ def test_a_row_without_an_order_id_belongs_to_no_order_and_is_reported() -> None
 
 
 def test_too_many_lines_are_refused_on_the_orders_rows() -> None:
-    order = only(csv_file(f"{ADA},SKU-0,1,1.00,", *(f"1001,{ADA_BLANK},SKU-{n},1,1.00," for n in range(1, 501))))
+    order = only(csv_file(f"{ADA},SKU-0,1,1.00,", *(f"1001,{ADA_BLANK},SKU-{n},1,1.00," for n in range(1, 5001))))
 
     (problem,) = problems(order)
     assert problem.startswith("lines 2, 3, 4, ")
-    assert problem.endswith(", 502, sku: List should have at most 500 items after validation, not 501")
+    assert problem.endswith(", 5002, sku: List should have at most 5000 items after validation, not 5001")
 
 
 def test_exported_rows_read_back_as_the_same_order() -> None:
