@@ -18,7 +18,6 @@ from backroom.errors import InvalidInput
 from backroom.orders.commands import IncomingOrder
 from backroom.orders.model import Address, OrderLine, PaymentState
 
-
 #: lines in one order: wholesale orders run to hundreds (the UCI retailer's largest has 1,114 product lines)
 MAX_LINES = 5000
 
