@@ -29,6 +29,7 @@ from backroom.adapters.queue.defer import due_jobs
 from backroom.adapters.queue.runner import EffectRunner, Executor
 from backroom.adapters.queue.worker import PeriodicCheck, make_app, run_worker
 from backroom.adapters.warehouse.senders import CsvWarehouse, HttpWarehouse
+from backroom.alerts.model import remember_misses
 from backroom.config import Settings
 from backroom.connectors import reconcile
 from backroom.connectors.generic import parse_order
@@ -160,7 +161,8 @@ class Backroom:
             items = list(feed.updated_since(reconcile.since(connection.reconcile_cursor, now, look_back)))
         except Exception as err:
             connections.record_poll(self.engine, connection.id, connection.reconcile_cursor, now,
-                                    {"error": type(err).__name__}, connection.numbers_seen)
+                                    {"error": type(err).__name__, "recent": connection.last_poll.get("recent", [])},
+                                    connection.numbers_seen)
             raise
         source = f"{connection.platform}-poll"
         counts = {"created": 0, "changed": 0, "rejected": 0, "unchanged": 0}
@@ -178,7 +180,9 @@ class Backroom:
         gaps = tuple(n for n in reconcile.skipped_numbers(numbers) if n not in seen)
         result = PollResult(len(items), counts["created"], counts["changed"], counts["rejected"],
                             reconcile.newest(items, connection.reconcile_cursor), gaps)
-        connections.record_poll(self.engine, connection.id, result.cursor, now, result.as_dict(), [*numbers, *gaps])
+        recent = remember_misses(connection.last_poll.get("recent", []), now, result.created, result.changed, gaps)
+        connections.record_poll(self.engine, connection.id, result.cursor, now, {**result.as_dict(), "recent": recent},
+                                [*numbers, *gaps])
         return result
 
     def _apply_polled(self, store_id: int, source: str, item: FeedItem, n: int, command: Any) -> str:

@@ -21,5 +21,5 @@ def test_the_shopify_demo_loses_webhooks_and_still_ends_with_every_order_once(da
 
     assert (result.placed, result.by_webhook, result.found_by_poll, result.in_backroom) == (30, 25, 5, 30)
     assert (result.duplicates, result.late, result.lost) == (12, 13, 7)
-    assert result.alert == "shopify webhooks missed 5 orders and 0 updates"
+    assert result.alert == "shopify webhooks missed 5 orders and 0 updates in 24 h"
     assert (result.shipped, result.fulfillments_in_shop) == (30, 30)

@@ -15,6 +15,7 @@ from backroom.connectors.generic import parse_order
 from backroom.connectors.reconcile import FeedItem
 from backroom.connectors.shopify.client import ShopifyUnavailable
 from backroom.orders import commands
+from backroom.shared.clock import SimulatedClock
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +52,7 @@ def alerts_now(app: Backroom) -> list[tuple[str, str, dict[str, object]]]:
             for n in app.check_alerts() or []]
 
 
-def test_skipped_numbers_and_a_failing_poll_are_alerted_once_and_resolve(app: Backroom) -> None:
+def test_skipped_numbers_and_a_failing_poll_are_alerted_once_and_resolve(app: Backroom, clock: SimulatedClock) -> None:
     seed_catalog(app, {"TEE": (100, 0)})
     store_id = app.store_id()
     connection = save_connection(app.engine, store_id, "shopify", ACCOUNT, "https://b.example/webhooks/shopify", T0)
@@ -75,8 +76,8 @@ def test_skipped_numbers_and_a_failing_poll_are_alerted_once_and_resolve(app: Ba
     assert (second.read, second.created, second.changed, second.skipped_numbers) == (1, 0, 1, ())
     assert cancelled.asked == [T0 + timedelta(minutes=27) - timedelta(minutes=5)]
     assert rows(app, "SELECT status FROM orders WHERE external_id = '1029'") == [("cancelled",)]
-    # still missing webhooks: that alert stays open (no new notice before its reminder); the gap is resolved
-    assert alerts_now(app) == [("resolved", "order_numbers_skipped", {})]
+    # webhooks still missing: both alerts stay open, with no new notice before their daily reminder
+    assert alerts_now(app) == []
 
     # a failing poll keeps the cursor, says so on the connection, and opens its own alert
     kept = get_connection(app.engine, "shopify", ACCOUNT)
@@ -85,8 +86,15 @@ def test_skipped_numbers_and_a_failing_poll_are_alerted_once_and_resolve(app: Ba
         app.reconcile(kept, FakeFeed(ShopifyUnavailable("502 after 5 attempts")))
     failed = get_connection(app.engine, "shopify", ACCOUNT)
     assert failed is not None
-    assert (failed.reconcile_cursor, failed.last_poll) == (T0 + timedelta(minutes=40), {"error": "ShopifyUnavailable"})
-    assert sorted((a, k) for a, k, _ in alerts_now(app)) == [("opened", "reconcile_failing"),
+    polled = app.clock.now().isoformat()
+    assert (failed.reconcile_cursor, failed.last_poll) == (T0 + timedelta(minutes=40), {
+        "error": "ShopifyUnavailable", "recent": [[polled, 28, 0, [1003]], [polled, 0, 1, []]]})
+    assert [(a, k) for a, k, _ in alerts_now(app)] == [("opened", "reconcile_failing")]
+
+    # a day after the last poll that found something, what it found no longer holds the alerts open
+    clock.advance(timedelta(hours=25))
+    assert sorted((a, k) for a, k, _ in alerts_now(app)) == [("repeated", "reconcile_failing"),
+                                                            ("resolved", "order_numbers_skipped"),
                                                             ("resolved", "webhooks_missed")]
 
 

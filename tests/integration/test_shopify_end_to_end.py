@@ -91,7 +91,7 @@ def test_orders_arrive_once_whatever_the_webhooks_do_and_go_back_fulfilled_once(
         assert kept is not None
         assert kept.reconcile_cursor is not None
         assert connection.reconcile_cursor is None
-        assert missed_alerts(br) == [("resolved", {})]
+        assert missed_alerts(br) == []  # still open: one alert while webhooks keep missing, not one per poll
 
 
         br.drain()  # fulfillment requests to the warehouse

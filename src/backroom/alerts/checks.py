@@ -151,28 +151,30 @@ def inputs_failing(s: StoreSnapshot, p: AlertPolicy) -> list[Alert]:
 
 
 def webhooks_missed(s: StoreSnapshot) -> list[Alert]:
-    """The last reconciliation poll found orders, cancellations or shipments that no webhook had brought: they are
-    in backroom now, but the platform's webhooks are not reaching us. Clears when a poll finds nothing missed."""
+    """Reconciliation polls of the last 24 hours found orders, cancellations or shipments that no webhook had
+    brought: they are in backroom now, but the platform's webhooks are not reaching us. One alert while it goes on
+    (reminded daily); it clears after a day with nothing missed."""
     return [Alert(
         AlertKind.WEBHOOKS_MISSED, c.subject,
-        f"{c.platform} webhooks missed {c.created} orders and {c.changed} updates",
-        f"The reconciliation poll of {c.account} ({c.platform}) at {when(c.polled_at, s.timezone)} found "
+        f"{c.platform} webhooks missed {c.created} orders and {c.changed} updates in 24 h",
+        f"Reconciliation polls of {c.account} ({c.platform}) in the 24 hours to {when(s.now, s.timezone)} found "
         f"{c.created} orders and {c.changed} cancellations or shipments that no webhook had delivered. They are "
         f"processed now. Check the webhook subscriptions (backroom connect {c.platform} …) and that the webhook URL "
         f"is reachable.", {"created": c.created, "changed": c.changed, "account": c.account})
-        for c in s.connections if c.polled_at is not None and not c.error and (c.created or c.changed)]
+        for c in s.connections if c.created or c.changed]
 
 
 def order_numbers_skipped(s: StoreSnapshot) -> list[Alert]:
-    """Order numbers the platform never listed between ones it did: deleted orders, or orders neither webhooks
-    nor polls could read. Reported once per number (the poll that finds them); clears with the next poll."""
+    """Order numbers the platform never listed between ones it did, found in the last 24 hours: deleted orders,
+    or orders neither webhooks nor polls could read. Each number is reported by one poll; the alert clears a day
+    after the last such poll."""
     return [Alert(
         AlertKind.ORDER_NUMBERS_SKIPPED, c.subject,
         f"{c.platform}: {len(c.skipped_numbers)} order numbers never seen",
         f"{c.account} ({c.platform}) has no order numbered {_numbers(c.skipped_numbers)} although the numbers "
         f"around them arrived. If they were not deleted on purpose, look them up in the store's admin.",
         {"numbers": list(c.skipped_numbers[:100]), "account": c.account})
-        for c in s.connections if c.polled_at is not None and c.skipped_numbers]
+        for c in s.connections if c.skipped_numbers]
 
 
 def reconcile_failing(s: StoreSnapshot) -> list[Alert]:

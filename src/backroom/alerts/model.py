@@ -101,21 +101,46 @@ class FailedEffects:
     latest_error_type: str  # the exception's type only: the error text may hold secrets or personal data
 
 
+#: what reconciliation polls found stays in view this long: one alert while webhooks keep missing, not one per poll
+MISSED_WINDOW = timedelta(hours=24)
+
+
 @dataclass(frozen=True)
 class ConnectionPoll:
-    """A connected platform account and what its last reconciliation poll found (see connectors/reconcile.py)."""
+    """A connected platform account and what its reconciliation polls found within ``MISSED_WINDOW`` (see
+    connectors/reconcile.py)."""
 
     platform: str
     account: str
     polled_at: datetime | None
-    created: int = 0  # orders the poll imported: their webhooks never arrived
-    changed: int = 0  # cancellations and shipments the poll applied
+    created: int = 0  # orders the polls imported: their webhooks never arrived
+    changed: int = 0  # cancellations and shipments the polls applied
     skipped_numbers: tuple[int, ...] = ()
     error: str = ""  # the last poll failed: the error's type only
 
     @property
     def subject(self) -> str:
         return f"{self.platform}:{self.account}"
+
+
+#: a poll that found something: [polled at (ISO), orders created, updates applied, order numbers skipped]
+Miss = list[Any]
+
+
+def remember_misses(recent: list[Miss], now: datetime, created: int, changed: int,
+                    skipped: tuple[int, ...]) -> list[Miss]:
+    """The polls of the window that found something, this one included if it did (kept on the connection)."""
+    kept = [m for m in recent if datetime.fromisoformat(m[0]) > now - MISSED_WINDOW]
+    if created or changed or skipped:
+        kept.append([now.isoformat(), created, changed, list(skipped)])
+    return kept
+
+
+def misses_within(recent: list[Miss], now: datetime) -> tuple[int, int, tuple[int, ...]]:
+    """Orders created, updates applied and numbers skipped by the polls of the window ending now."""
+    live = [m for m in recent if datetime.fromisoformat(m[0]) > now - MISSED_WINDOW]
+    return (sum(int(m[1]) for m in live), sum(int(m[2]) for m in live),
+            tuple(sorted({int(n) for m in live for n in m[3]})))
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from backroom.alerts.model import (
     ReviewHead,
     StoreSnapshot,
     effect_group,
+    misses_within,
 )
 from backroom.alerts.state import AlertState, Notice, NoticeAction, plan
 from backroom.config import AlertSettings, Settings
@@ -165,17 +166,16 @@ def read_snapshot(conn: Connection, store_id: int, slug: str, timezone: str, pol
         oldest_review=ReviewHead(int(head.id), head.reason_code, head.created_at) if head else None,
         last_input_at=last_input, error_rates=_error_rates(conn, store_id, policy, now),
         input_rates=_input_rates(conn, store_id, policy, now), failed_effects=failed,
-        connections=_connection_polls(conn, store_id))
+        connections=_connection_polls(conn, store_id, now))
 
 
-def _connection_polls(conn: Connection, store_id: int) -> tuple[ConnectionPoll, ...]:
+def _connection_polls(conn: Connection, store_id: int, now: datetime) -> tuple[ConnectionPoll, ...]:
     c = t.connections
     rows = conn.execute(select(c.c.platform, c.c.account, c.c.last_polled_at, c.c.last_poll)
                         .where(c.c.store_id == store_id).order_by(c.c.id))
-    return tuple(ConnectionPoll(
-        r.platform, r.account, r.last_polled_at, int(r.last_poll.get("created", 0)),
-        int(r.last_poll.get("changed", 0)), tuple(int(n) for n in r.last_poll.get("skipped_numbers", [])),
-        str(r.last_poll.get("error", ""))) for r in rows)
+    return tuple(ConnectionPoll(r.platform, r.account, r.last_polled_at,
+                                *misses_within(r.last_poll.get("recent", []), now),
+                                error=str(r.last_poll.get("error", ""))) for r in rows)
 
 
 def _error_rates(conn: Connection, store_id: int, policy: AlertPolicy, now: datetime) -> dict[str, RateCounts]:
