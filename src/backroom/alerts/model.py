@@ -112,7 +112,6 @@ class ConnectionPoll:
 
     platform: str
     account: str
-    polled_at: datetime | None
     created: int = 0  # orders the polls imported: their webhooks never arrived
     changed: int = 0  # cancellations and shipments the polls applied
     skipped_numbers: tuple[int, ...] = ()

@@ -14,7 +14,7 @@ from typing import Any
 
 from backroom.config import Settings
 from backroom.connectors.shopify.client import ShopifyClient
-from backroom.connectors.woocommerce.client import woocommerce_client
+from backroom.connectors.woocommerce.client import WooCommerceClient, woocommerce_client
 
 #: (store id, platform) → the connected account (shop domain, site URL)
 AccountOf = Callable[[int, str], str]
@@ -26,25 +26,36 @@ class PlatformSync:
     def __init__(self, settings: Settings, account_of: AccountOf) -> None:
         self.settings = settings
         self.account_of = account_of
+        self._shopify: dict[str, ShopifyClient] = {}  # one pooled client per account, closed with the runner
+        self._woo: dict[str, WooCommerceClient] = {}
 
     def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
         platform, external_id = str(payload["platform"]), str(payload["external_id"])
         account = self.account_of(int(payload["store_id"]), platform)
         cancel = "reason" in payload
         if platform == "shopify":
-            with ShopifyClient.from_settings(self.settings.shopify, account) as shopify:
-                if cancel:
-                    done = shopify.cancel_order(external_id, "other", restock=False, notify_customer=False,
-                                                refund=False)
-                    return {"already_cancelled": done.already_cancelled}
-                return {"fulfillment": shopify.create_fulfillment(
-                    external_id, str(payload["carrier"]), str(payload["tracking_number"]),
-                    str(payload.get("tracking_url") or ""), notify_customer=False)}
-        with woocommerce_client(self.settings.woocommerce, account) as woo:
+            shopify = self._shopify.get(account) or self._shopify.setdefault(
+                account, ShopifyClient.from_settings(self.settings.shopify, account))
             if cancel:
-                return {"cancelled": woo.cancel_order(external_id)}
-            woo.complete_order(external_id, shipment_note(payload))
-            return {"completed": True}
+                done = shopify.cancel_order(external_id, "other", restock=False, notify_customer=False, refund=False)
+                return {"already_cancelled": done.already_cancelled}
+            return {"fulfillment": shopify.create_fulfillment(
+                external_id, str(payload["carrier"]), str(payload["tracking_number"]),
+                str(payload.get("tracking_url") or ""), notify_customer=False)}
+        woo = self._woo.get(account) or self._woo.setdefault(
+            account, woocommerce_client(self.settings.woocommerce, account))
+        if cancel:
+            return {"cancelled": woo.cancel_order(external_id)}
+        woo.complete_order(external_id, shipment_note(payload))
+        return {"completed": True}
+
+    def close(self) -> None:
+        for shopify in self._shopify.values():
+            shopify.close()
+        for woo in self._woo.values():
+            woo.close()
+        self._shopify.clear()
+        self._woo.clear()
 
 
 def shipment_note(payload: dict[str, Any]) -> str:

@@ -149,7 +149,9 @@ def parse_rows(reader: Iterator[list[str]]) -> list[Invoice]:
     grouped: dict[str, list[list[str]]] = defaultdict(list)
     for row in _numbered(reader):
         grouped[row[0]].append(row)
-    invoices = [_invoice(number, rows) for number, rows in grouped.items()]
+    times: dict[str, datetime] = {}  # a few thousand distinct stamps and prices across 541,909 lines: each parsed once
+    prices: dict[str, Decimal] = {}
+    invoices = [_invoice(number, rows, times, prices) for number, rows in grouped.items()]
     invoices.sort(key=lambda inv: (inv.at, inv.number))
     return invoices
 
@@ -162,12 +164,9 @@ def _numbered(reader: Iterator[list[str]]) -> Iterator[list[str]]:
         yield row
 
 
-_TIMES: dict[str, datetime] = {}
-
-
-def _when(stamp: str) -> datetime:
+def _when(stamp: str, seen: dict[str, datetime]) -> datetime:
     """'2010-12-01 08:26:00' (or '12/1/2010 8:26' as the .xlsx export writes it), UK time."""
-    at = _TIMES.get(stamp)
+    at = seen.get(stamp)
     if at is None:
         for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M"):
             try:
@@ -177,31 +176,27 @@ def _when(stamp: str) -> datetime:
                 continue
         else:
             raise MalformedFile(f"unreadable InvoiceDate {stamp!r}")
-        _TIMES[stamp] = at
+        seen[stamp] = at
     return at
 
 
-_PRICES: dict[str, Decimal] = {}
-
-
-def _price(text: str) -> Decimal:
-    """A few thousand distinct prices across half a million lines: each is parsed once."""
-    price = _PRICES.get(text)
+def _price(text: str, seen: dict[str, Decimal]) -> Decimal:
+    price = seen.get(text)
     if price is None:
-        price = _PRICES[text] = Decimal(text.strip())
+        price = seen[text] = Decimal(text.strip())
     return price
 
 
-def _invoice(number: str, rows: list[list[str]]) -> Invoice:
+def _invoice(number: str, rows: list[list[str]], times: dict[str, datetime], prices: dict[str, Decimal]) -> Invoice:
     first = rows[0]
     customer = first[6].strip()
     if customer.endswith(".0"):  # the .xlsx export writes CustomerID as a float
         customer = customer[:-2]
     try:
-        lines = tuple(Line(r[1].strip(), r[2].strip(), int(r[3]), _price(r[5])) for r in rows)
+        lines = tuple(Line(r[1].strip(), r[2].strip(), int(r[3]), _price(r[5], prices)) for r in rows)
     except (ValueError, InvalidOperation) as err:
         raise MalformedFile(f"invoice {number}: {err}") from err
-    return Invoice(number, _when(first[4].strip()), customer or None, first[7].strip(), lines)
+    return Invoice(number, _when(first[4].strip(), times), customer or None, first[7].strip(), lines)
 
 
 #: the file's country names → ISO 3166 codes; "Unspecified" and "European Community" name no country

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ class ReplayReport:
     orders_rejected: dict[str, int] = field(default_factory=dict)
     non_product_lines: dict[str, int] = field(default_factory=dict)
     cancellations: dict[str, int] = field(default_factory=dict)
-    stock_notes: dict[str, int] = field(default_factory=dict)
+    stock_notes: Counter[str] = field(default_factory=Counter)
     supplier_deliveries: int = 0
     units_delivered: int = 0
     shipped: int = 0
@@ -123,7 +124,7 @@ class _Replay:
         self.cancelled = Counter[str]()
         self.rejected = Counter[str]()
         self.non_product = Counter[str]()
-        self.timer = Counter[str]()
+        self.timer: defaultdict[str, float] = defaultdict(float)
 
     # -- the day ---------------------------------------------------------------------------------------------
 
@@ -133,9 +134,9 @@ class _Replay:
         for batch in _runs(invoices):
             self.clock.set(batch[-1].at)
             if batch[0].kind == Kind.SALE:
-                self._timed("import", lambda b=batch: self.import_sales(b))  # type: ignore[misc]
+                self._timed("import", partial(self.import_sales, batch))
             elif batch[0].kind == Kind.CANCELLATION:
-                self._timed("cancellations", lambda i=batch[0]: self.cancellation(i))  # type: ignore[misc]
+                self._timed("cancellations", partial(self.cancellation, batch[0]))
             elif batch[0].kind == Kind.ADJUSTMENT:
                 self.notes.extend((ln.code, ln.quantity) for b in batch for ln in b.lines if ln.quantity)
         self._at(max(day.replace(hour=18), invoices[-1].at), self.close_day)
@@ -147,7 +148,7 @@ class _Replay:
     def _timed(self, phase: str, action: Callable[[], None]) -> None:
         started = time.perf_counter()
         action()
-        self.timer[phase] += time.perf_counter() - started  # type: ignore[assignment]
+        self.timer[phase] += time.perf_counter() - started
 
     # -- orders ----------------------------------------------------------------------------------------------
 
@@ -262,10 +263,10 @@ class _Replay:
             self.returns = []
         if self.notes:
             outcome = self._deliver(f"stock notes {local_day}", _summed(self.notes))
-            self.report.stock_notes["applied"] = self.report.stock_notes.get("applied", 0) + outcome.applied
+            self.report.stock_notes["applied"] += outcome.applied
             for _, why in outcome.refused:
                 key = "refused: unknown SKU" if why == "unknown SKU" else "refused: more than on hand"
-                self.report.stock_notes[key] = self.report.stock_notes.get(key, 0) + 1
+                self.report.stock_notes[key] += 1
             self.notes = []
         self._timed("drain", self.app.drain)  # the warehouse gets today's requests (and yesterday's emails go)
         self._timed("warehouse", self.warehouse)

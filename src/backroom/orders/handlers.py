@@ -478,16 +478,11 @@ def receive_stock(cmd: commands.ReceiveStock, uow: OrdersUnitOfWork, settings: P
     if cmd.quantity == 0:
         raise InvalidInput("quantity must not be zero")
     with uow:
-        location_id = uow.stock.location_id(cmd.location_code)
-        if cmd.sku not in uow.catalog.known_skus({cmd.sku}):
-            raise InvalidInput(f"unknown SKU {cmd.sku}", code="unknown_sku")
-        pool = uow.stock.lock({cmd.sku}, ensure_location=location_id)
+        pool, location_id = _lock_known_sku(cmd.sku, cmd.location_code, uow)
         try:
-            pool.receive(cmd.sku, location_id, cmd.quantity, cmd.reference)
+            _book(pool, cmd.sku, location_id, cmd.quantity, cmd.reference, uow)
         except ValueError as err:
             raise Conflict(str(err), code="stock_negative") from err
-        uow.record_event(RecordedEvent("stock_received", "sku", None,
-                                       {"sku": cmd.sku, "location_id": location_id, "quantity": cmd.quantity}))
         allocated = _allocate_backorders({cmd.sku}, pool, uow, settings)
         uow.commit()
     return allocated
@@ -499,19 +494,14 @@ def count_stock(cmd: commands.CountStock, uow: OrdersUnitOfWork, settings: Pipel
     if cmd.on_hand < 0:
         raise InvalidInput("a count cannot be negative", code="invalid_count")
     with uow:
-        location_id = uow.stock.location_id(cmd.location_code)
-        if cmd.sku not in uow.catalog.known_skus({cmd.sku}):
-            raise InvalidInput(f"unknown SKU {cmd.sku}", code="unknown_sku")
-        pool = uow.stock.lock({cmd.sku}, ensure_location=location_id)
+        pool, location_id = _lock_known_sku(cmd.sku, cmd.location_code, uow)
         level = pool.level(cmd.sku, location_id)
         before = level.on_hand
         if cmd.on_hand < level.reserved:
             raise Conflict(f"{cmd.on_hand} is fewer than the {level.reserved} units reserved for orders",
                            code="stock_below_reserved")
         if cmd.on_hand != before:
-            pool.receive(cmd.sku, location_id, cmd.on_hand - before, cmd.reference)
-            uow.record_event(RecordedEvent("stock_received", "sku", None, {
-                "sku": cmd.sku, "location_id": location_id, "quantity": cmd.on_hand - before}))
+            _book(pool, cmd.sku, location_id, cmd.on_hand - before, cmd.reference, uow)
             if cmd.on_hand > before:
                 _allocate_backorders({cmd.sku}, pool, uow, settings)
         uow.commit()
@@ -535,20 +525,34 @@ def receive_delivery(cmd: commands.ReceiveDelivery, uow: OrdersUnitOfWork, setti
                 outcome.unchanged += 1
                 continue
             try:
-                pool.receive(sku, location_id, quantity, cmd.reference)
+                _book(pool, sku, location_id, quantity, cmd.reference, uow)
             except ValueError:
                 level = pool.level(sku, location_id)
                 outcome.refused.append((sku, f"{quantity} would leave {level.on_hand + quantity} on hand with "
                                              f"{level.reserved} reserved"))
                 continue
             outcome.applied += 1
-            uow.record_event(RecordedEvent("stock_received", "sku", None,
-                                           {"sku": sku, "location_id": location_id, "quantity": quantity}))
             if quantity > 0:
                 received.add(sku)
         outcome.allocated = _allocate_backorders(received, pool, uow, settings)
         uow.commit()
     return outcome
+
+
+def _lock_known_sku(sku: str, location_code: str, uow: OrdersUnitOfWork) -> tuple[StockPool, int]:
+    """The SKU's stock rows, locked, with a row at this location made if it had none; an unknown SKU is refused."""
+    location_id = uow.stock.location_id(location_code)
+    if sku not in uow.catalog.known_skus({sku}):
+        raise InvalidInput(f"unknown SKU {sku}", code="unknown_sku")
+    return uow.stock.lock({sku}, ensure_location=location_id), location_id
+
+
+def _book(pool: StockPool, sku: str, location_id: int, quantity: int, reference: str, uow: OrdersUnitOfWork) -> None:
+    """Units in (or written off, when negative) in the ledger, and the stock_received event rules see; raises
+    ValueError, changing nothing, if it would break the stock invariant."""
+    pool.receive(sku, location_id, quantity, reference)
+    uow.record_event(RecordedEvent("stock_received", "sku", None,
+                                   {"sku": sku, "location_id": location_id, "quantity": quantity}))
 
 
 def set_restock_eta(cmd: commands.SetRestockEta, uow: OrdersUnitOfWork, settings: PipelineSettings) -> int:

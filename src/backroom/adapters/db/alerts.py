@@ -171,9 +171,9 @@ def read_snapshot(conn: Connection, store_id: int, slug: str, timezone: str, pol
 
 def _connection_polls(conn: Connection, store_id: int, now: datetime) -> tuple[ConnectionPoll, ...]:
     c = t.connections
-    rows = conn.execute(select(c.c.platform, c.c.account, c.c.last_polled_at, c.c.last_poll)
+    rows = conn.execute(select(c.c.platform, c.c.account, c.c.last_poll)
                         .where(c.c.store_id == store_id).order_by(c.c.id))
-    return tuple(ConnectionPoll(r.platform, r.account, r.last_polled_at,
+    return tuple(ConnectionPoll(r.platform, r.account,
                                 *misses_within(r.last_poll.get("recent", []), now),
                                 error=str(r.last_poll.get("error", ""))) for r in rows)
 

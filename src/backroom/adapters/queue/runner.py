@@ -48,6 +48,7 @@ class EffectRunner:
                  alerts: AlertRoute | None = None):
         self.engine = engine
         self.executors = dict(executors)
+        self.batch_kinds = sorted(kind for kind, ex in self.executors.items() if getattr(ex, "batch_safe", False))
         self.clock = clock
         self.settings = settings
         self.alerts = alerts
@@ -63,16 +64,12 @@ class EffectRunner:
         """A job's effects: those whose receiver dedupes on the key (``batch_safe`` executors) in one transaction,
         the others (email, Slack) one transaction each, so a crash can repeat at most one of them."""
         counts: dict[str, int] = {}
-        handled = self._run_batch(effect_ids, counts) if self._batch_kinds else set()
+        handled = self._run_batch(effect_ids, counts) if self.batch_kinds else set()
         for effect_id in effect_ids:
             if effect_id not in handled:
                 outcome = self.run_one(effect_id)
                 counts[outcome] = counts.get(outcome, 0) + 1
         return counts
-
-    @property
-    def _batch_kinds(self) -> list[str]:
-        return sorted(kind for kind, ex in self.executors.items() if getattr(ex, "batch_safe", False))
 
     def _run_batch(self, effect_ids: list[int], counts: dict[str, int]) -> set[int]:
         """Effects of batch-safe kinds among these, locked together; "done" is written for all of them at once.
@@ -80,7 +77,7 @@ class EffectRunner:
         e = t.effects
         with self.engine.connect() as conn, conn.begin():
             rows = conn.execute(
-                select(e).where(e.c.id.in_(effect_ids), e.c.kind.in_(self._batch_kinds),
+                select(e).where(e.c.id.in_(effect_ids), e.c.kind.in_(self.batch_kinds),
                                 e.c.status.in_([EffectStatus.PENDING, EffectStatus.RETRYING]))
                 .order_by(e.c.id).with_for_update(skip_locked=True)
             ).all()
