@@ -145,9 +145,8 @@ def test_a_row_without_an_order_id_belongs_to_no_order_and_is_reported() -> None
 def test_too_many_lines_are_refused_on_the_orders_rows() -> None:
     order = only(csv_file(f"{ADA},SKU-0,1,1.00,", *(f"1001,{ADA_BLANK},SKU-{n},1,1.00," for n in range(1, 5001))))
 
-    (problem,) = problems(order)
-    assert problem.startswith("lines 2, 3, 4, ")
-    assert problem.endswith(", 5002, sku: List should have at most 5000 items after validation, not 5001")
+    assert problems(order) == [f"lines {', '.join(map(str, range(2, 5003)))}, sku: List should have at most 5000 "
+                               "items after validation, not 5001"]
 
 
 def test_exported_rows_read_back_as_the_same_order() -> None:
@@ -159,8 +158,8 @@ def test_exported_rows_read_back_as_the_same_order() -> None:
         lines=(OrderLine("A", 1, Decimal("0.00"), "=HYPERLINK(\"x\")"), OrderLine("B", 3, Decimal("10.50"), "")),
         placed_at=datetime(2026, 11, 27, 23, 30, tzinfo=UTC))
 
-    text = "".join(csv_lines([ORDERS.header, *export_rows(incoming, ReadOnly(7, "shipped", "shopify", "DPD",
-                                                                             "TRK1"), ZoneInfo("Europe/Paris"))]))
+    text = "".join(csv_lines([ORDERS.header, *export_rows(incoming, ReadOnly(7, "shipped", "DPD", "TRK1"),
+                                                          ZoneInfo("Europe/Paris"))]))
     rows = list(csv.reader(io.StringIO(text, newline="")))
     parsed = parse_orders(text.encode())
 

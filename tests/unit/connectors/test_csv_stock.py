@@ -48,6 +48,7 @@ def test_every_problem_of_a_row_is_reported_with_its_line_and_column_and_only_th
                                                 "Input should be a valid integer, unable to parse string as an "
                                                 "integer"),)),
     ]
+    assert parsed.locations == {"MAIN": CsvLocation("MAIN", "Other", None)}  # from the valid rows only
 
 
 def test_a_location_described_twice_differently_is_a_problem_of_the_later_row() -> None:

@@ -15,7 +15,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -103,7 +103,7 @@ class Row:
 @dataclass(frozen=True)
 class Table:
     rows: tuple[Row, ...]
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
 
 def read_table(raw: bytes, columns: ColumnSet) -> Table:

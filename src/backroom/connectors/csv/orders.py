@@ -114,17 +114,17 @@ class ReadOnly:
 
     backroom_order_id: int
     status: str
-    channel: str
     carrier: str  # of each shipment, '; '-separated
     tracking_number: str
 
 
 def export_rows(order: IncomingOrder, read_only: ReadOnly, timezone: tzinfo = UTC) -> Iterator[list[object]]:
-    """An order's rows (one per line, its own columns repeated on each), in ORDERS.header's order."""
+    """An order's rows (one per line, its own columns repeated on each), in ORDERS.header's order; the read-only
+    channel column is the order's own."""
     head: list[object] = [order.external_id, order.number, order.email, order.customer_name, order.currency,
                           order.payment_state.value, order.placed_at.astimezone(timezone).isoformat(),
                           *_address_cells(order.shipping_address), *_address_cells(order.billing_address)]
-    tail: list[object] = [read_only.backroom_order_id, read_only.status, read_only.channel, read_only.carrier,
+    tail: list[object] = [read_only.backroom_order_id, read_only.status, order.channel, read_only.carrier,
                           read_only.tracking_number]
     for line in order.lines:
         yield [*head, line.sku, line.quantity, line.unit_price, line.title, *tail]
@@ -152,9 +152,8 @@ def _value_lines(lines: Mapping[str, int]) -> dict[str, int]:
     """Where each value came from; an address's missing field is placed where the rest of that address is."""
     out = dict(lines)
     for address in (SHIPPING, BILLING):
-        given = [lines[c] for c in address if c in lines]
-        for column in address:
-            if given:
+        if given := [lines[c] for c in address if c in lines]:
+            for column in address:
                 out.setdefault(column, min(given))
     return out
 

@@ -25,8 +25,15 @@ from backroom.adapters.db import catalog_admin, csv_export
 from backroom.bootstrap import Backroom
 from backroom.connectors.csv import orders, products, stock
 from backroom.connectors.csv.columns import ORDERS, PRODUCTS, STOCK, CsvInvalid, Problem, csv_lines
-from backroom.entrypoints.cli.common import backroom_app, console, err_console, exit_with_error, print_json
-from backroom.errors import BackroomError
+from backroom.entrypoints.cli.common import (
+    EXIT_CODES,
+    backroom_app,
+    console,
+    err_console,
+    exit_with_error,
+    print_json,
+)
+from backroom.errors import BackroomError, InvalidInput
 from backroom.orders.commands import CountStock
 from backroom.shared.hashing import content_hash
 
@@ -39,7 +46,7 @@ STORE = typer.Option(None, "--store", help="store slug (default: BACKROOM_STORE 
 DRY_RUN = typer.Option(False, "--dry-run", help="check the file and report; write nothing (reads no database)")
 JSON = typer.Option(False, "--json", help="the report as JSON")
 OUTPUT = typer.Option(None, "-o", "--output", help="file to write (default: standard output)")
-EXIT_REJECTED = 5  # as for any input we cannot accept (common.EXIT_CODES[InvalidInput])
+EXIT_REJECTED = EXIT_CODES[InvalidInput]  # 5, as for any input we cannot accept
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -140,7 +147,12 @@ def import_products(path: Path, store: str | None = STORE, dry_run: bool = DRY_R
         with backroom_app() as br:
             store_id = br.store_id(store)
             owners = csv_export.product_of(br.engine, store_id, {v.sku for p in parsed.products for v in p.variants})
-            report.results += [_saved(br.engine, store_id, p, owners) for p in parsed.products]
+            outcomes = [_checked_product(p, owners) for p in parsed.products]
+            catalog_admin.upsert_products(br.engine, store_id, [
+                (p.handle, p.title, [catalog_admin.VariantSpec(v.sku, v.title, v.price, v.low_stock_threshold)
+                                     for v in p.variants])
+                for p, outcome in zip(parsed.products, outcomes, strict=True) if outcome.outcome == "saved"])
+            report.results += outcomes
     report.finish(as_json)
 
 
@@ -183,14 +195,12 @@ def _ingested(br: Backroom, store: str | None, order: orders.CsvOrder) -> Outcom
     return Outcome(order.subject, out.outcome, out.detail, order_id=out.order_id)
 
 
-def _saved(engine: Engine, store_id: int, product: products.CsvProduct, owners: dict[str, str]) -> Outcome:
+def _checked_product(product: products.CsvProduct, owners: dict[str, str]) -> Outcome:
+    """'saved' (for the caller to save) unless the product has problems or a SKU of another product."""
     taken = [Problem((v.line,), "sku", f"{v.sku} belongs to product {owners[v.sku]}")
              for v in product.variants if owners.get(v.sku, product.handle) != product.handle]
     if product.problems or taken:
         return rejected(product.subject, [*product.problems, *taken])
-    catalog_admin.upsert_product(engine, store_id, product.handle, product.title,
-                                 [catalog_admin.VariantSpec(v.sku, v.title, v.price, v.low_stock_threshold)
-                                  for v in product.variants])
     return Outcome(product.subject, "saved", f"{len(product.variants)} variants")
 
 
@@ -275,34 +285,27 @@ def export_orders(store: str | None = STORE,
     """
     zone = _zone(timezone)
     start = _since(since, zone) if since else None
-    with backroom_app() as br, _opened(output) as out:
-        records = csv_export.orders(br.engine, br.store_id(store), start)
-        written = _write(out, ORDERS.header, (
-            row for r in records for row in orders.export_rows(
-                r.order, orders.ReadOnly(r.id, r.status, r.order.channel, r.carriers, r.tracking_numbers), zone)))
-    err_console.print(f"exported {written} order lines")
+    _export(store, output, ORDERS.header, "order lines", lambda engine, store_id: (
+        row for r in csv_export.orders(engine, store_id, start)
+        for row in orders.export_rows(r.order, orders.ReadOnly(r.id, r.status, r.carriers, r.tracking_numbers), zone)))
 
 
 @export_app.command("products")
 def export_products(store: str | None = STORE, output: Path | None = OUTPUT) -> None:
     """Products, one row per variant."""
-    with backroom_app() as br, _opened(output) as out:
-        written = _write(out, PRODUCTS.header, (
-            products.export_row(products.ProductRow(v.handle, v.product_title, v.sku, v.title, v.price,
-                                                    v.low_stock_threshold))
-            for v in csv_export.variants(br.engine, br.store_id(store))))
-    err_console.print(f"exported {written} variants")
+    _export(store, output, PRODUCTS.header, "variants", lambda engine, store_id: (
+        products.export_row(products.ProductRow(v.handle, v.product_title, v.sku, v.title, v.price,
+                                                v.low_stock_threshold))
+        for v in csv_export.variants(engine, store_id)))
 
 
 @export_app.command("stock")
 def export_stock(store: str | None = STORE, output: Path | None = OUTPUT) -> None:
     """Stock levels, one row per SKU and location, with read-only reserved and available columns."""
-    with backroom_app() as br, _opened(output) as out:
-        written = _write(out, STOCK.header, (
-            stock.export_row(stock.StockRow(s.sku, s.location, s.on_hand, s.location_name, s.location_priority,
-                                            s.reserved))
-            for s in csv_export.stock(br.engine, br.store_id(store))))
-    err_console.print(f"exported {written} stock levels")
+    _export(store, output, STOCK.header, "stock levels", lambda engine, store_id: (
+        stock.export_row(stock.StockRow(s.sku, s.location, s.on_hand, s.location_name, s.location_priority,
+                                        s.reserved))
+        for s in csv_export.stock(engine, store_id)))
 
 
 # -- plumbing ---------------------------------------------------------------------------------------------------
@@ -357,6 +360,14 @@ def _opened(path: Path | None) -> Iterator[TextIO]:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _export(store: str | None, output: Path | None, header: Sequence[str], what: str,
+            rows: Callable[[Engine, int], Iterable[Sequence[object]]]) -> None:
+    """The header and the store's rows to the output, then how many rows to standard error."""
+    with backroom_app() as br, _opened(output) as out:
+        written = _write(out, header, rows(br.engine, br.store_id(store)))
+    err_console.print(f"exported {written} {what}")
 
 
 def _write(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
