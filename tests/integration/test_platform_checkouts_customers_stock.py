@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from tests.conftest import TestClient, rows, scalar, seed_catalog
+from tests.integration.test_platform_payments_refunds import SHOP, SHOPIFY_SECRET, WOO_SECRET, deliver, deliver_woo
 
 from backroom.adapters.db import rules as rules_db
 from backroom.bootstrap import Backroom
@@ -20,13 +21,9 @@ from backroom.config import ShopifySettings, WooCommerceSettings
 from backroom.entrypoints.api.app import create_app
 from backroom.rules.model import parse_rules_text
 from backroom.shared.clock import SimulatedClock
-from backroom.shared.hashing import sign
 
 pytestmark = pytest.mark.integration
 
-SHOPIFY_SECRET = "shpss_app_secret"
-WOO_SECRET = "wc-webhook-secret"
-SHOP = "acme.myshopify.com"
 SAMPLES = Path("connectors/shopify_webhooks/trigger_dev_payload_examples")
 CHECKOUT_ID = 9_007_199_254_742_001
 ITEM_ID = 9_007_199_254_743_001
@@ -40,17 +37,6 @@ def client(app: Backroom) -> Iterator[TestClient]:
                                            sites={"shop.example.com": "default"})})
     with TestClient(create_app(app)) as c:
         yield c
-
-
-def deliver(app: Backroom, client: TestClient, topic: str, payload: dict[str, Any], event_id: str) -> dict[str, Any]:
-    body = json.dumps(payload).encode()
-    response = client.post("/webhooks/shopify", content=body, headers={
-        "Content-Type": "application/json", "X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": SHOP,
-        "X-Shopify-Event-Id": event_id, "X-Shopify-Hmac-Sha256": sign(SHOPIFY_SECRET, body)})
-    assert response.status_code == 200, response.text
-    app.process_inbox()
-    reply: dict[str, Any] = response.json()
-    return reply
 
 
 def checkout(shared: Path, **changes: Any) -> dict[str, Any]:
@@ -251,14 +237,8 @@ def test_a_woocommerce_customer_has_an_unknown_consent_and_one_without_email_is_
         app: Backroom, client: TestClient, shared_data: Path) -> None:
     sample = json.loads((shared_data / "connectors/woocommerce_rest_v3/json_examples/"
                          "customers__retrieve_a_customer.json").read_text())
-    for delivery, payload in (("d-1", sample), ("d-2", {**sample, "id": 26, "email": "", "billing": {}})):
-        body = json.dumps(payload).encode()
-        response = client.post("/webhooks/woocommerce", content=body, headers={
-            "Content-Type": "application/json", "X-WC-Webhook-Topic": "customer.updated",
-            "X-WC-Webhook-Delivery-ID": delivery, "X-WC-Webhook-Source": "https://shop.example.com/",
-            "X-WC-Webhook-Signature": sign(WOO_SECRET, body)})
-        assert response.status_code == 200, response.text
-    app.process_inbox()
+    deliver_woo(app, client, "customer.updated", sample, "d-1")
+    deliver_woo(app, client, "customer.updated", {**sample, "id": 26, "email": "", "billing": {}}, "d-2")
 
     assert customers(app) == [("john.doe@example.com", "John Doe", "unknown", "woocommerce", "25", True)]
     assert rows(app, "SELECT source_id, status FROM inbox ORDER BY id") == [("d-1", "processed"), ("d-2", "processed")]

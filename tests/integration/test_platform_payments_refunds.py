@@ -179,8 +179,9 @@ def test_a_payment_failing_after_import_holds_an_unsent_order_for_review(app: Ba
 
     assert order_row(app) == ("on_hold", "failed", ["high_value", "payment_failed"])
     assert reviews(app) == [("high_value", "open", None, None), ("payment_failed", "open", None, None)]
-    assert decisions(app, "platform_payment")[0][2] == {
-        "outcome": "held for review", "status": "on_hold", "holds": ["high_value", "payment_failed"]}
+    assert decisions(app, "platform_payment") == [
+        ("payment:shopify:evt-2", {"channel": "shopify", "from": "authorized", "to": "failed", "holds": ["high_value"]},
+         {"outcome": "held for review", "status": "on_hold", "holds": ["high_value", "payment_failed"]})]
 
 
 def test_woocommerce_processing_releases_an_order_whose_payment_had_failed(app: Backroom, client: TestClient,
@@ -236,7 +237,8 @@ def test_the_refund_that_completes_a_full_refund_cancels_the_unshipped_order(app
         "refunded_before": ["501"], "order_total": "40.00", "currency": "GBP", "whole_order": False},
         {"outcome": "cancelled: fully refunded", "fully_refunded": True, "payment_state": "refunded",
          "status": "cancelled"})
-    assert first[2]["outcome"] == "partly refunded"
+    assert first[2] == {"outcome": "partly refunded", "fully_refunded": False, "payment_state": "paid",
+                        "status": "fulfillment_requested"}
     assert events(app, "order_cancelled") == [{"order_number": "#1001", "reason": "refunded in shopify",
                                                "actor": "shopify"}]
     # the platform refunded it: it is not told to cancel what it cancelled itself
@@ -254,8 +256,14 @@ def test_a_refund_is_recorded_once_per_platform_id_whatever_the_deliveries(app: 
 
     assert again["outcome"] == "duplicate"
     assert rows(app, "SELECT refund_id, amount::text FROM order_refunds") == [("777", "40.00")]
-    assert len(decisions(app, "platform_refund")) == 1
-    assert len(events(app, "order_refunded")) == 1
+    assert decisions(app, "platform_refund") == [("refund:shopify:777", {
+        "refunds": [{"id": "777", "amount": "40.00", "currency": "GBP", "reason": "damaged in transit",
+                     "restocked": True, "lines": [["LAMP", 2, True]]}],
+        "refunded_before": [], "order_total": "40.00", "currency": "GBP", "whole_order": False},
+        {"outcome": "cancelled: fully refunded", "fully_refunded": True, "payment_state": "refunded",
+         "status": "cancelled"})]
+    assert events(app, "order_refunded") == [{"order_number": "#1001", "amount": "40.00", "currency": "GBP",
+                                              "full": True, "refund_ids": ["777"]}]
     assert order_row(app) == ("cancelled", "refunded", [])
 
 
@@ -268,7 +276,9 @@ def test_a_full_refund_of_a_shipped_order_does_not_cancel_it(app: Backroom, clie
 
     assert order_row(app) == ("shipped", "refunded", [])
     assert stock(app) == [("LAMP", 3, 0), ("LAMP", 0, 0)]  # shipped stock stays shipped: returns come later
-    assert decisions(app, "platform_refund")[0][2]["outcome"] == "refunded after the order shipped"
+    assert [d[2] for d in decisions(app, "platform_refund")] == [
+        {"outcome": "refunded after the order shipped", "fully_refunded": True, "payment_state": "refunded",
+         "status": "shipped"}]
 
 
 def test_a_refund_of_an_order_backroom_never_saw_records_nothing(app: Backroom, client: TestClient) -> None:

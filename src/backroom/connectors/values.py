@@ -3,11 +3,14 @@ cannot be read is refused with InvalidInput (``invalid_payload``) naming the fie
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from backroom.errors import InvalidInput
+
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def money(value: Any, what: str) -> Decimal:
@@ -25,7 +28,8 @@ def money(value: Any, what: str) -> Decimal:
 
 
 def count(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
+    """A JSON integer or a string of ASCII digits with an optional minus sign."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or not _INTEGER.fullmatch(str(value)):
         raise _refused(what, value)
     return int(value)
 

@@ -25,6 +25,11 @@ class CheckoutLine:
     title: str = ""
 
 
+#: the fields the platform reports (RecordCheckout's, besides which checkout): a newer version replaces them all
+REPORTED = ("token", "email", "customer_name", "currency", "total", "lines", "recovery_url", "started_at",
+            "updated_at", "completed_at")
+
+
 @dataclass
 class Checkout:
     store_id: int
@@ -47,15 +52,14 @@ class Checkout:
     @property
     def content(self) -> tuple[Any, ...]:
         """What the platform says of the checkout (not what backroom learnt: its order, its deletion)."""
-        return (self.token, self.email, self.customer_name, self.currency, self.total, self.lines, self.recovery_url,
-                self.started_at, self.updated_at, self.completed_at)
+        return tuple(getattr(self, name) for name in REPORTED)
 
     def take(self, newer: Checkout) -> None:
         """A later version from the platform; once completed a checkout stays completed."""
-        self.token, self.email, self.customer_name = newer.token, newer.email, newer.customer_name
-        self.currency, self.total, self.lines = newer.currency, newer.total, newer.lines
-        self.recovery_url, self.started_at, self.updated_at = newer.recovery_url, newer.started_at, newer.updated_at
-        self.completed_at = self.completed_at or newer.completed_at
+        completed_at = self.completed_at or newer.completed_at
+        for name in REPORTED:
+            setattr(self, name, getattr(newer, name))
+        self.completed_at = completed_at
 
 
 @dataclass(frozen=True)

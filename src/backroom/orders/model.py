@@ -191,6 +191,11 @@ class Order:
         self.holds.add(reason)
         self.dirty = True
 
+    def record_payment(self, state: PaymentState) -> None:
+        """The platform's latest word on the payment (orders/platform_handlers.py decides what follows from it)."""
+        self.payment_state = state
+        self.dirty = True
+
     def clear_hold(self, reason: ReasonCode) -> None:
         self.holds.discard(reason)
         self.dirty = True

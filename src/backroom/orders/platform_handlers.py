@@ -4,13 +4,14 @@ are reused from handlers.py, never repeated here."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from backroom.customers.model import CustomerProfile
 from backroom.inventory.platform import PlatformLevel, drift
 from backroom.orders import commands
-from backroom.orders.checkouts import Checkout, checkout_event
+from backroom.orders.checkouts import REPORTED, Checkout, checkout_event
 from backroom.orders.error_codes import ReasonCode
 from backroom.orders.handlers import (
     ImportResult,
@@ -59,7 +60,7 @@ def _apply_payment(order: Order, reported: PaymentState, source_ref: str, uow: P
     if not moves_forward(current, reported):
         return  # the same state again, or older news arriving late: nothing to decide
     holds_before = sorted(h.value for h in order.holds)
-    _set_payment_state(order, reported, uow)
+    order.record_payment(reported)
     if reported in SECURED:
         outcome = _payment_secured(order, reported, uow, settings)
     elif reported in FAILED:
@@ -110,9 +111,6 @@ def _fully_refunded(order: Order, uow: PlatformUnitOfWork, settings: PipelineSet
     return "cancelled: fully refunded"
 
 
-def _set_payment_state(order: Order, state: PaymentState, uow: PlatformUnitOfWork) -> None:
-    order.payment_state = state
-    uow.payments.save_state(order)
 
 
 # -- refunds -------------------------------------------------------------------------------------------------------
@@ -145,7 +143,7 @@ def _refunded(order: Order, fresh: list[Refund], every: list[Refund], full: bool
     was = order.payment_state
     outcome = "partly refunded"
     if full and was != PaymentState.REFUNDED:
-        _set_payment_state(order, PaymentState.REFUNDED, uow)
+        order.record_payment(PaymentState.REFUNDED)
         outcome = _fully_refunded(order, uow, settings)
     elif full:
         outcome = "fully refunded"
@@ -165,9 +163,7 @@ def _refunded(order: Order, fresh: list[Refund], every: list[Refund], full: bool
 
 def _in_currency(refund: Refund, order: Order) -> Refund:
     """A platform that does not say a refund's currency means the order's."""
-    if refund.currency:
-        return refund
-    return Refund(refund.refund_id, refund.amount, order.currency, refund.reason, refund.lines, refund.refunded_at)
+    return refund if refund.currency else replace(refund, currency=order.currency)
 
 
 def _refund_json(refund: Refund) -> dict[str, Any]:
@@ -225,9 +221,8 @@ def delete_checkout(cmd: commands.DeleteCheckout, uow: PlatformUnitOfWork, setti
 
 
 def _checkout(cmd: commands.RecordCheckout, store_id: int) -> Checkout:
-    return Checkout(store_id, cmd.channel, cmd.external_id, cmd.token, cmd.email.lower(), cmd.customer_name,
-                    cmd.currency, cmd.total, cmd.lines, cmd.recovery_url, cmd.started_at, cmd.updated_at,
-                    cmd.completed_at)
+    reported = {name: getattr(cmd, name) for name in REPORTED}
+    return Checkout(store_id, cmd.channel, cmd.external_id, **{**reported, "email": cmd.email.lower()})
 
 
 _T = TypeVar("_T")

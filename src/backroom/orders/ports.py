@@ -90,8 +90,6 @@ class OrdersUnitOfWork(UnitOfWork, Protocol):
 
 
 class PaymentRepository(Protocol):
-    def save_state(self, order: Order) -> None:
-        """Write the order's payment state (the order itself is written on commit)."""
     def recorded_refunds(self, channel: str, refund_ids: Collection[str]) -> set[str]:
         """The platform refund ids of this store already recorded."""
     def add_refund(self, order: Order, refund: Refund) -> None: ...

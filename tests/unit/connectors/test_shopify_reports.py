@@ -144,6 +144,8 @@ def test_a_tracked_level_without_a_graphql_id_keeps_its_exact_item_id() -> None:
      "payload has no usable Shopify checkout created_at: 'yesterday'"),
     ("inventory_levels/update", b'{"inventory_item_id": 4, "location_id": 5, "available": 1.5}',
      "payload has no usable Shopify available: '1.5'"),
+    ("inventory_levels/update", b'{"inventory_item_id": 4, "location_id": 5, "available": "--2"}',
+     "payload has no usable Shopify available: '--2'"),
     ("customers/update", b'{"email": "a@example.com"}', "payload has no usable Shopify customer id"),
 ])
 def test_payloads_that_cannot_be_read_exactly_are_refused_naming_the_field(topic: str, body: bytes,

@@ -411,7 +411,8 @@ class SqlOrderRepository:
                 update(t.orders).where(t.orders.c.id == bindparam("oid")),
                 [{"oid": o.id, "status": o.status.value, "holds": sorted(h.value for h in o.holds),
                   "backorder_seq": o.backorder_seq, "shipping_address": o.shipping_address.as_dict(),
-                  "tags": list(o.tags), "notes": o.notes, "priority": o.priority, "updated_at": now}
+                  "tags": list(o.tags), "notes": o.notes, "priority": o.priority,
+                  "payment_state": o.payment_state.value, "updated_at": now}
                  for o in dirty],
             )
             conn.execute(t.reservations.delete().where(_any(t.reservations.c.order_id, [o.id for o in dirty])))
@@ -736,8 +737,11 @@ class SqlCheckoutRepository:
                 if checkout.completed_at is None:
                     was_open.add(row.id)
                 checkout.order_id, checkout.completed_at = row.claimed_by, checkout.completed_at or at
-        for checkout in linked.values():
-            self.save(checkout)
+        if linked:  # one statement for all: only the link and the completion changed
+            k = t.checkouts
+            self.uow.execute(update(k).where(k.c.id == bindparam("kid")), [
+                {"kid": c.id, "order_id": c.order_id, "completed_at": c.completed_at, "updated_at": self.uow._now}
+                for c in linked.values()])
         return [c for i, c in linked.items() if i in was_open]
 
 
@@ -763,11 +767,6 @@ def _checkout_from_row(r: Any) -> Checkout:
 class SqlPaymentRepository:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
-
-    def save_state(self, order: Order) -> None:
-        o = t.orders
-        self.uow.execute(update(o).where(o.c.store_id == self.uow.store_id, o.c.id == order.id)
-                         .values(payment_state=order.payment_state.value))
 
     def recorded_refunds(self, channel: str, refund_ids: Collection[str]) -> set[str]:
         r = t.order_refunds
