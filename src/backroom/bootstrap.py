@@ -47,7 +47,14 @@ from backroom.orders.commands import ImportOrders
 from backroom.orders.validation import OrderPolicy
 from backroom.rules.engine import RuleEngine
 from backroom.service_layer.batching import Batcher, GroupCommit
-from backroom.service_layer.inbox_processing import InboxProcessor, RetryPolicy, Skip, StorePass, process_batch
+from backroom.service_layer.inbox_processing import (
+    InboxProcessor,
+    RetryPolicy,
+    Skip,
+    StorePass,
+    kept_as,
+    process_batch,
+)
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry, MessageBus
 from backroom.shared.clock import Clock, SystemClock
 from backroom.shared.messages import Command
@@ -124,7 +131,7 @@ class Backroom:
         entry = InboxEntry.from_raw(source, delivery_id, topic or "unknown", body, headers)
         try:
             with self._kept_if_refused(store_id, entry):
-                mapped = mapper(topic, body, f"{source}:{entry.source_id}")
+                mapped = mapper(topic, body, source_ref(source, entry.source_id))
                 if isinstance(mapped, Ignored):
                     record_input(self.engine, store_id, entry, "processed", f"ignored: {mapped.reason}")
                     return WebhookOutcome(entry.source_id, topic, "ignored", mapped.reason)
@@ -242,11 +249,8 @@ class Backroom:
             yield
         except DuplicateDelivery:
             raise
-        except BackroomError as err:
-            record_input(self.engine, store_id, entry, "rejected", f"{err.code}: {err.message}")
-            raise
         except Exception as err:
-            record_input(self.engine, store_id, entry, "failed", type(err).__name__)
+            record_input(self.engine, store_id, entry, *kept_as(err))
             raise
 
     # -- answer fast, process after commit (docs/concepts.md, "The one path") ---------------------------------------
@@ -265,10 +269,9 @@ class Backroom:
         status, error, ignored = "received", None, ""
         try:
             mapped = MAPPERS[source](topic, body, source_ref(source, entry.source_id))
-        except BackroomError as err:
-            refusal, status, error = err, "rejected", f"{err.code}: {err.message}"
-        except Exception as err:  # unexpected: kept as failed, and the caller hears it (a 500)
-            refusal, status, error = err, "failed", type(err).__name__
+        except Exception as err:  # kept as rejected (unexpected: as failed), and the caller hears it
+            refusal = err
+            status, error = kept_as(err)
         else:
             if isinstance(mapped, Ignored):
                 status, ignored = "processed", mapped.reason

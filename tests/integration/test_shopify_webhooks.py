@@ -91,7 +91,8 @@ def test_a_fulfillment_made_in_shopify_ships_the_order(app: Backroom, client: Te
     unknown = send(client, "fulfillments/create", {"id": 2, "order_id": 123, "tracking_number": "X"}, "evt-3")
     app.process_inbox()
 
-    assert (status, reply["outcome"]) == (200, "accepted")
+    assert (status, reply) == (200, {"source_id": "evt-2", "topic": "fulfillments/create", "outcome": "accepted",
+                                     "detail": "received"})
     assert unknown == (200, {"source_id": "evt-3", "topic": "fulfillments/create", "outcome": "accepted",
                              "detail": "received"})
     assert rows(app, "SELECT o.status, s.carrier, s.tracking_number FROM orders o JOIN shipments s"
@@ -105,7 +106,8 @@ def test_topics_backroom_does_not_act_on_are_acknowledged_and_kept_with_the_reas
         app: Backroom, client: TestClient, shared_data: Path) -> None:
     body = (shared_data / "connectors/shopify_webhooks/trigger_dev_payload_examples/Product.json").read_bytes()
     status, reply = send(client, "products/update", body, "evt-p")
-    assert (status, reply["outcome"], reply["detail"]) == (200, "ignored", "nothing in the back office acts on it")
+    assert (status, reply) == (200, {"source_id": "evt-p", "topic": "products/update", "outcome": "ignored",
+                                     "detail": "nothing in the back office acts on it"})
     assert rows(app, "SELECT kind, status, error FROM inbox") == [
         ("products/update", "processed", "ignored: nothing in the back office acts on it")]
     assert scalar(app, "SELECT count(*) FROM orders") == 0
@@ -114,7 +116,8 @@ def test_topics_backroom_does_not_act_on_are_acknowledged_and_kept_with_the_reas
 def test_a_wrong_signature_is_401_kept_and_changes_nothing(app: Backroom, client: TestClient) -> None:
     seed_catalog(app, {"LAMP": (5, 0)})
     status, reply = send(client, "orders/create", shopify_order(1003), "evt-x", secret="not the secret")
-    assert (status, reply["error"]) == (401, "signature_invalid")
+    assert (status, reply) == (401, {"error": "signature_invalid",
+                                     "message": "X-Shopify-Hmac-Sha256 is missing or does not match the body"})
     assert rows(app, "SELECT source_id, status, error FROM inbox") == [("evt-x", "rejected", "signature_invalid")]
     assert scalar(app, "SELECT count(*) FROM orders") == 0
     # the genuine delivery under the same id is still accepted, and imported
@@ -134,7 +137,8 @@ def test_a_payload_we_cannot_use_is_400_and_kept(app: Backroom, client: TestClie
 def test_webhooks_are_refused_until_a_secret_is_configured(app: Backroom) -> None:
     with TestClient(create_app(app)) as c:
         status, reply = send(c, "orders/create", shopify_order(1), "evt-1")
-    assert (status, reply["error"]) == (503, "shopify_not_configured")
+    assert (status, reply) == (503, {"error": "shopify_not_configured",
+                                     "message": "Shopify webhooks are disabled: set BACKROOM_SHOPIFY__WEBHOOK_SECRET"})
     assert scalar(app, "SELECT count(*) FROM inbox") == 0
 
 
@@ -142,6 +146,16 @@ def test_an_unlisted_shop_feeds_the_store_named_after_it(app: Backroom, client: 
     status, reply = send(client, "orders/create", shopify_order(1004, sku="UNKNOWN"), "evt-1",
                          shop="other-shop.myshopify.com")
     app.process_inbox()
-    assert (status, reply["outcome"]) == (200, "accepted")
+    assert (status, reply) == (200, {"source_id": "evt-1", "topic": "orders/create", "outcome": "accepted",
+                                     "detail": "received"})
     assert rows(app, "SELECT s.slug, o.number, o.status FROM orders o JOIN stores s ON s.id = o.store_id") == [
         ("other-shop", "#1004", "on_hold")]
+
+
+def test_a_delivery_that_names_no_shop_is_400_and_kept_in_the_default_store(app: Backroom, client: TestClient) -> None:
+    status, reply = send(client, "orders/create", shopify_order(1005), "evt-1", shop="")
+    assert (status, reply) == (400, {"error": "invalid_shop",
+                                     "message": "X-Shopify-Shop-Domain is missing or not a shop domain"})
+    assert rows(app, "SELECT s.slug, i.source_id, i.status, i.error FROM inbox i JOIN stores s ON s.id = i.store_id"
+                ) == [("default", "evt-1", "rejected", "invalid_shop")]
+    assert scalar(app, "SELECT count(*) FROM orders") == 0

@@ -51,7 +51,8 @@ def send(client: TestClient, topic: str, payload: dict[str, Any], delivery_id: s
 def test_the_creation_ping_is_answered_and_records_nothing(app: Backroom, client: TestClient) -> None:
     response = client.post("/webhooks/woocommerce", content=b"webhook_id=15",
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert (response.status_code, response.json()["outcome"]) == (200, "ping")
+    assert (response.status_code, response.json()) == (200, {"source_id": "", "topic": "ping", "outcome": "ping",
+                                                             "detail": "webhook reachable"})
     assert scalar(app, "SELECT count(*) FROM inbox") == 0
 
 
@@ -82,14 +83,27 @@ def test_a_cancellation_in_woocommerce_releases_the_stock(app: Backroom, client:
     send(client, "order.created", documented_order(shared_data), "d-1")
     status, reply = send(client, "order.updated", documented_order(shared_data, status="cancelled"), "d-2")
     app.process_inbox()
-    assert (status, reply["outcome"]) == (200, "accepted")
+    assert (status, reply) == (200, {"source_id": "d-2", "topic": "order.updated", "outcome": "accepted",
+                                     "detail": "received"})
     assert scalar(app, "SELECT status FROM orders") == "cancelled"
     assert scalar(app, "SELECT sum(reserved) FROM stock_levels") == 0
 
 
 def test_a_wrong_signature_is_401_and_kept(app: Backroom, client: TestClient, shared_data: Path) -> None:
     status, reply = send(client, "order.created", documented_order(shared_data), "d-9", secret="wrong")
-    assert (status, reply["error"]) == (401, "signature_invalid")
+    assert (status, reply) == (401, {"error": "signature_invalid",
+                                     "message": "X-WC-Webhook-Signature is missing or does not match the body"})
     assert rows(app, "SELECT source, source_id, status, error FROM inbox") == [
         ("woocommerce", "d-9", "rejected", "signature_invalid")]
     assert scalar(app, "SELECT count(*) FROM orders") == 0
+
+
+def test_a_delivery_that_names_no_site_is_400_and_kept_in_the_default_store(app: Backroom, client: TestClient) -> None:
+    body = b'{"id": 1}'
+    response = client.post("/webhooks/woocommerce", content=body, headers={
+        "Content-Type": "application/json", "X-WC-Webhook-Topic": "order.created", "X-WC-Webhook-Delivery-ID": "d-1",
+        "X-WC-Webhook-Signature": sign(SECRET, body)})
+    assert (response.status_code, response.json()) == (400, {
+        "error": "invalid_site", "message": "X-WC-Webhook-Source is missing or not a site URL"})
+    assert rows(app, "SELECT s.slug, i.source_id, i.status, i.error FROM inbox i JOIN stores s ON s.id = i.store_id"
+                ) == [("default", "d-1", "rejected", "invalid_site")]

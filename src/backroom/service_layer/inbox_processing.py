@@ -115,10 +115,18 @@ def _run(command: Command, members: list[tuple[Received, Command]], handle: Hand
     return []
 
 
+def kept_as(err: Exception) -> tuple[str, str]:
+    """How an input refused with this error is kept in the inbox: 'rejected' with its code and message (a
+    BackroomError), else 'failed' with the error's type only (its message may carry a customer's data)."""
+    if isinstance(err, BackroomError):
+        return "rejected", f"{err.code}: {err.message}"
+    return "failed", type(err).__name__
+
+
 def _refused(row: Received, err: Exception, retry: RetryPolicy) -> Settled:
     if isinstance(err, BackroomError) and not isinstance(err, RetryableConflict):
         log.info("inbox %d (%s %s) rejected: %s", row.id, row.entry.source, row.entry.source_id, err.code)
-        return Settled(row.id, "rejected", f"{err.code}: {err.message}")
+        return Settled(row.id, *kept_as(err))
     log.warning("inbox %d (%s %s) failed (attempt %d): %s", row.id, row.entry.source, row.entry.source_id,
                 row.attempts, type(err).__name__)
     return retry.after_failure(row, type(err).__name__)

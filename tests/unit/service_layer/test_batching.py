@@ -70,7 +70,8 @@ def test_a_failing_batch_is_retried_order_by_order_so_one_bad_order_fails_alone(
 
 def test_each_store_gets_its_own_transaction() -> None:
     fake = FakeImport()
-    batch(fake, [(1, "a", entry("e1")), (2, "b", entry("e2")), (1, "c", entry("e3"))])
+    results = batch(fake, [(1, "a", entry("e1")), (2, "b", entry("e2")), (1, "c", entry("e3"))])
+    assert results == ["imported a", "imported b", "imported c"]
     assert fake.calls == [(1, ["a", "c"]), (2, ["b"])]
 
 

@@ -179,6 +179,6 @@ def test_a_failing_pass_is_logged_and_the_other_stores_are_still_drained(caplog:
 def test_a_closed_processor_drains_nothing_more() -> None:
     stores = FakeStores({}, expected=1)
     processor = InboxProcessor(stores.drain)
-    processor.close()
+    processor.close()  # joins the processor's thread: nothing can run after it
     processor.wake([1])
     assert stores.passes == []

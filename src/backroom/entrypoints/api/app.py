@@ -32,7 +32,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -323,26 +323,35 @@ class WebhookReply(BaseModel):
         return JSONResponse(self.model_dump())
 
 
+def _webhook_responses(platform: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        400: {"description": "not a payload we can accept (kept in the inbox as 'rejected')"},
+        401: {"description": "signature missing or wrong (kept in the inbox as 'rejected')"},
+        413: {"description": "body over 1 MB (not kept)"},
+        503: {"description": f"no {platform} webhook secret configured"},
+    }
+
+
+def _webhook_secret(secret: SecretStr | None, platform: str, env: str) -> str:
+    """The platform's webhook secret; none configured refuses the delivery with 503 before its body is read."""
+    value = secret.get_secret_value() if secret else ""
+    if not value:
+        raise ApiProblem(503, f"{platform.lower()}_not_configured", f"{platform} webhooks are disabled: set {env}")
+    return value
+
+
 @inbound.post(
     "/webhooks/shopify",
     response_model=WebhookReply,
     summary="Receive a Shopify webhook (X-Shopify-Hmac-Sha256 with the app's client secret)",
-    responses={
-        400: {"description": "not a payload we can accept (kept in the inbox as 'rejected')"},
-        401: {"description": "signature missing or wrong (kept in the inbox as 'rejected')"},
-        413: {"description": "body over 1 MB (not kept)"},
-        503: {"description": "no Shopify webhook secret configured"},
-    },
+    responses=_webhook_responses("Shopify"),
 )
 async def shopify_webhook(request: Request, backroom: BackroomDep) -> JSONResponse:
     """Answers 200 'accepted' once the delivery is committed to the inbox, under X-Shopify-Event-Id (else
     X-Shopify-Webhook-Id); it is imported after the reply. A repeat answers 200 'duplicate'. Topics backroom does
     not act on answer 200 'ignored' with the reason, so Shopify does not retry them."""
     settings = backroom.settings.shopify
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    if not secret:
-        raise ApiProblem(503, "shopify_not_configured", "Shopify webhooks are disabled: set "
-                                                        "BACKROOM_SHOPIFY__WEBHOOK_SECRET")
+    secret = _webhook_secret(settings.webhook_secret, "Shopify", "BACKROOM_SHOPIFY__WEBHOOK_SECRET")
     body = await _read_body(request, MAX_INBOUND_BYTES)
     headers = dict(request.headers)
     delivery = shopify_webhooks.delivery(headers)
@@ -358,22 +367,14 @@ async def shopify_webhook(request: Request, backroom: BackroomDep) -> JSONRespon
     "/webhooks/woocommerce",
     response_model=WebhookReply,
     summary="Receive a WooCommerce webhook (X-WC-Webhook-Signature with the webhook's secret)",
-    responses={
-        400: {"description": "not a payload we can accept (kept in the inbox as 'rejected')"},
-        401: {"description": "signature missing or wrong (kept in the inbox as 'rejected')"},
-        413: {"description": "body over 1 MB (not kept)"},
-        503: {"description": "no WooCommerce webhook secret configured"},
-    },
+    responses=_webhook_responses("WooCommerce"),
 )
 async def woocommerce_webhook(request: Request, backroom: BackroomDep) -> JSONResponse:
     """Answers 200 'accepted' once the delivery is committed to the inbox under X-WC-Webhook-Delivery-ID (imported
     after the reply; a repeat is 'duplicate'); the unsigned ping WooCommerce sends when a webhook is created answers
     200 'ping' (WooCommerce disables a webhook after 5 failed deliveries in a row)."""
     settings = backroom.settings.woocommerce
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    if not secret:
-        raise ApiProblem(503, "woocommerce_not_configured", "WooCommerce webhooks are disabled: set "
-                                                            "BACKROOM_WOOCOMMERCE__WEBHOOK_SECRET")
+    secret = _webhook_secret(settings.webhook_secret, "WooCommerce", "BACKROOM_WOOCOMMERCE__WEBHOOK_SECRET")
     body = await _read_body(request, MAX_INBOUND_BYTES)
     headers = dict(request.headers)
     if woo_webhooks.is_ping(body, headers):
@@ -394,17 +395,16 @@ async def _platform_webhook(backroom: Backroom, platform: str, body: bytes, head
     """What every platform's webhook does once its headers are read: refuse (and keep) an unverified delivery or
     one that names no store, else answer as soon as it is recorded in the inbox of the store it names (durable:
     it cannot be lost); the inbox processor imports it after the reply (Backroom.accept_webhook)."""
-    problem = signature_problem or (no_store if slug is None else None)
-    if problem is not None or slug is None:
-        problem = problem or no_store
-        entry = InboxEntry.from_raw(platform, delivery_id, topic or "unknown", body, headers)
-        await run_in_threadpool(_keep_rejected, backroom, slug or backroom.settings.store, entry, problem.code)
-        log.info("%s delivery %s rejected: %s", platform, entry.source_id, problem.code)
-        raise problem
-    outcome = await asyncio.wrap_future(backroom.accept_webhook(platform, delivery_id, topic, body, headers, slug))
-    log.info("%s delivery %s (%s): %s", platform, outcome.source_id, outcome.topic, outcome.outcome)
-    return WebhookReply(source_id=outcome.source_id, topic=outcome.topic, outcome=outcome.outcome,
-                        detail=outcome.detail).response()
+    if signature_problem is None and slug is not None:
+        outcome = await asyncio.wrap_future(backroom.accept_webhook(platform, delivery_id, topic, body, headers, slug))
+        log.info("%s delivery %s (%s): %s", platform, outcome.source_id, outcome.topic, outcome.outcome)
+        return WebhookReply(source_id=outcome.source_id, topic=outcome.topic, outcome=outcome.outcome,
+                            detail=outcome.detail).response()
+    problem = signature_problem or no_store
+    entry = InboxEntry.from_raw(platform, delivery_id, topic or "unknown", body, headers)
+    await run_in_threadpool(_keep_rejected, backroom, slug or backroom.settings.store, entry, problem.code)
+    log.info("%s delivery %s rejected: %s", platform, entry.source_id, problem.code)
+    raise problem
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
