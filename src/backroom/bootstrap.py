@@ -12,10 +12,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from backroom.adapters.db import alerts, connections, migrate
+from backroom.adapters.db import alerts, connections, migrate, scheduling
 from backroom.adapters.db import inbox as inbox_db
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.connections import Connection
@@ -45,6 +46,9 @@ from backroom.errors import BackroomError, ConfigurationError
 from backroom.orders import commands, handlers, platform_handlers
 from backroom.orders.commands import ImportOrders
 from backroom.orders.validation import OrderPolicy
+from backroom.replenishment import commands as replenishment_commands
+from backroom.replenishment import service as replenishment
+from backroom.replenishment.planning import PlanSettings
 from backroom.rules.engine import RuleEngine
 from backroom.service_layer.batching import Batcher, GroupCommit
 from backroom.service_layer.inbox_processing import (
@@ -154,7 +158,9 @@ class Backroom:
                   PeriodicCheck("reconciliation polls", self.settings.connectors.reconcile_every_s,
                                 self.reconcile_all),
                   PeriodicCheck("inbox safety net", self.settings.worker.poll_s,
-                                functools.partial(self.process_inbox, wait=False)))
+                                functools.partial(self.process_inbox, wait=False)),
+                  PeriodicCheck("nightly replenishment plans", self.settings.replenishment.check_every_s,
+                                self.plan_due_stores))
         await run_worker(app, self.runner, self.settings.worker, wait=wait,
                          install_signal_handlers=install_signal_handlers, checks=checks)
 
@@ -225,6 +231,25 @@ class Backroom:
                                 type(err).__name__)
                     done.append((connection, type(err).__name__))
         return done
+
+    def plan_due_stores(self) -> list[str]:
+        """Run the replenishment plan of every store whose nightly plan is due (it has suppliers, its local time is
+        past ``replenishment.plan_at`` and today's plan has not run); one worker at a time. The slugs planned."""
+        at = self.settings.replenishment.plan_at
+        if not at:
+            return []
+        planned = []
+        with self.engine.connect() as conn, conn.begin():
+            if not scheduling.try_lock(conn, scheduling.NIGHTLY_PLAN_LOCK):
+                return []
+            for store_id, slug, tz in scheduling.stores_with_suppliers(conn):
+                local = self.clock.now().astimezone(ZoneInfo(tz))
+                if local.strftime("%H:%M") < at or scheduling.planned_on(conn, store_id, local.date()):
+                    continue
+                self.bus.handle(replenishment_commands.RunReplenishmentPlan(day=local.date(), trigger="nightly"),
+                                store_id)
+                planned.append(slug)
+        return planned
 
     def check_alerts(self, *, wait: bool = True) -> list[alerts.SentNotice] | None:
         """Run the alert checks for every store now (None: another process is running them; see wait)."""
@@ -435,15 +460,30 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
         commands.RecordPlatformItem: platform_handlers.record_platform_item,
         commands.RecordPlatformStock: platform_handlers.record_platform_stock,
     }
+    routes[replenishment_commands.ReceivePurchaseOrder] = handlers.receive_purchase_order
+    planning = replenishment_settings(settings)
     bus = MessageBus(
         uow_factory=lambda store_id, inbox: SqlUnitOfWork(
             engine, store_id, clock, settings.effects.max_attempts, inbox, listener=rules.listener
         ),
-        handlers={cmd: functools.partial(fn, settings=pipeline) for cmd, fn in routes.items()},
+        handlers={
+            **{cmd: functools.partial(fn, settings=pipeline) for cmd, fn in routes.items()},
+            replenishment_commands.RecordSupplier: replenishment.record_supplier,
+            replenishment_commands.AssignSupplierItems: replenishment.assign_supplier_items,
+            replenishment_commands.RunReplenishmentPlan: functools.partial(replenishment.run_plan, settings=planning),
+            replenishment_commands.ApprovePurchaseOrder: replenishment.approve_purchase_order,
+            replenishment_commands.CancelPurchaseOrder: replenishment.cancel_purchase_order,
+        },
     )
     runner = EffectRunner(engine, executors or default_executors(settings, engine), clock, settings.effects,
                           alerts.AlertRoute.from_settings(settings))
     return Backroom(settings, engine, url, clock, bus, runner, embedded)
+
+
+def replenishment_settings(settings: Settings) -> replenishment.ReplenishmentSettings:
+    r = settings.replenishment
+    return replenishment.ReplenishmentSettings(
+        PlanSettings(r.service_level, r.dead_after_days, r.slow_cover_days, r.default_lead_time_days), r.history_days)
 
 
 @contextlib.contextmanager

@@ -108,6 +108,19 @@ class ConnectorSettings(BaseModel):
     first_look_back_h: float = 72.0
 
 
+class ReplenishmentConfig(BaseModel):
+    """The replenishment plan (docs/replenishment.md): the service level it plans for, how much history it reads,
+    when it runs each night (in each store's timezone) and when stock counts as dead or slow."""
+
+    service_level: float = Field(0.98, gt=0, lt=1)
+    history_days: int = Field(365, ge=28)
+    plan_at: str = "02:00"  # local time of the nightly plan; "" turns it off
+    check_every_s: float = 300.0  # how often a worker looks whether a store's nightly plan is due
+    dead_after_days: int = 90
+    slow_cover_days: float = 120.0
+    default_lead_time_days: float = 14.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BACKROOM_", env_nested_delimiter="__", extra="ignore")
 
@@ -129,6 +142,7 @@ class Settings(BaseSettings):
     warehouse: WarehouseSettings = WarehouseSettings()
     worker: WorkerSettings = WorkerSettings()
     effects: EffectSettings = EffectSettings()
+    replenishment: ReplenishmentConfig = ReplenishmentConfig()
 
     @property
     def warehouse_dir(self) -> Path:

@@ -229,7 +229,8 @@ def test_triggers_and_actions_are_listed(client: TestClient) -> None:
     assert [t["name"] for t in triggers] == [
         "order_created", "stock_reserved", "order_backordered", "backorder_allocated", "fulfillment_requested",
         "order_held", "order_released", "order_shipped", "shipment_delivered", "order_cancelled",
-        "review_item_created", "stock_received", "stock_low", "order_paid", "order_refunded", "checkout_created",
+        "review_item_created", "stock_received", "stock_low", "stockout_expected", "order_paid", "order_refunded",
+        "checkout_created",
         "checkout_updated", "checkout_completed", "platform_stock_drift"]
     assert (triggers[0]["about"], sorted(triggers[0]["schema"])) == ("order", ["customer", "event", "order"])
     assert [a["name"] for a in actions] == [
@@ -591,7 +592,8 @@ def test_cli_starter_rules_compile_apply_and_the_catalogues_list_everything(cli:
     assert [t["name"] for t in json.loads(triggers.stdout)] == [
         "order_created", "stock_reserved", "order_backordered", "backorder_allocated", "fulfillment_requested",
         "order_held", "order_released", "order_shipped", "shipment_delivered", "order_cancelled",
-        "review_item_created", "stock_received", "stock_low", "order_paid", "order_refunded", "checkout_created",
+        "review_item_created", "stock_received", "stock_low", "stockout_expected", "order_paid", "order_refunded",
+        "checkout_created",
         "checkout_updated", "checkout_completed", "platform_stock_drift"]
     assert json.loads(actions.stdout)[0] == {"name": "tag_order",
                                              "summary": "Add tags to the order (tags: ['vip'] or tags: vip)",

@@ -20,6 +20,9 @@ from backroom.orders.error_codes import ALLOWED_ACTIONS, ReasonCode, ReviewActio
 from backroom.orders.model import TERMINAL, Order, OrderStatus, Reservation
 from backroom.orders.ports import OrdersUnitOfWork
 from backroom.orders.validation import OrderPolicy, address_problems, validate_order
+from backroom.replenishment import service as purchasing_service
+from backroom.replenishment.commands import ReceivePurchaseOrder
+from backroom.replenishment.purchasing import PO_APPROVAL
 from backroom.review.model import ReviewStatus
 from backroom.service_layer.effects import EffectRequest
 from backroom.service_layer.messages import Decision, RecordedEvent, ReviewRequest
@@ -539,6 +542,35 @@ def receive_delivery(cmd: commands.ReceiveDelivery, uow: OrdersUnitOfWork, setti
     return outcome
 
 
+def receive_purchase_order(cmd: ReceivePurchaseOrder, uow: OrdersUnitOfWork,
+                           settings: PipelineSettings) -> BatchOutcome:
+    """A supplier's delivery against a PO: the PO's lines are marked received (in full or in part), the units are
+    booked at the location under the PO's number, and the FIFO backorder queue is served first — one transaction,
+    so a PO can never show as received without its stock, or the reverse."""
+    with uow:
+        po = uow.purchase_orders.get(cmd.number)
+        wanted = dict(cmd.lines) if cmd.lines else {x.sku: x.outstanding for x in po.lines if x.outstanding}
+        received = po.receive(wanted)
+        location_id = uow.stock.location_id(cmd.location_code)
+        known = uow.catalog.known_skus(set(received))
+        if set(received) - known:
+            raise Conflict(f"not in the catalog: {', '.join(sorted(set(received) - known))}", code="unknown_sku")
+        pool = uow.stock.lock(set(received), ensure_location=location_id)
+        for sku, quantity in sorted(received.items()):
+            _book(pool, sku, location_id, quantity, po.number, uow)
+        uow.purchase_orders.save(po)
+        outcome = BatchOutcome(applied=len(received))
+        outcome.allocated = _allocate_backorders(set(received), pool, uow, settings)
+        uow.record_event(RecordedEvent("purchase_order_received", "purchase_order", po.id, {
+            "number": po.number, "status": po.status.value, "received": received}))
+        uow.record_decision(Decision(f"receive:{po.number}", "purchase_order_receipt", "1", "purchase_order", po.id,
+                                     {"received": received, "location": cmd.location_code},
+                                     {"status": po.status.value, "backorders_completed": outcome.allocated,
+                                      "outstanding": {x.sku: x.outstanding for x in po.lines if x.outstanding}}))
+        uow.commit()
+    return outcome
+
+
 def _lock_known_sku(sku: str, location_code: str, uow: OrdersUnitOfWork) -> tuple[StockPool, int]:
     """The SKU's stock rows, locked, with a row at this location made if it had none; an unknown SKU is refused."""
     location_id = uow.stock.location_id(location_code)
@@ -626,10 +658,15 @@ def _apply_review_action(
     settings: PipelineSettings,
 ) -> str:
     if cmd.action == ReviewAction.DISMISS:
+        if reason == PO_APPROVAL:  # a dismissed draft is cancelled: the plan does not raise it again this cycle
+            po = uow.purchase_orders.get(str(context["po_number"]))
+            return purchasing_service.cancel(po, cmd.actor, cmd.note or "dismissed in review", uow)
         return "dismissed"
     if cmd.action == ReviewAction.RETRY:
         uow.effects.retry(int(context["effect_id"]))
         return "effect re-queued"
+    if reason == PO_APPROVAL:  # a draft purchase order: approving orders it from the supplier
+        return purchasing_service.approve(uow.purchase_orders.get(str(context["po_number"])), cmd.actor, uow)
     if subject_id is None:
         raise Conflict("this review item has no order to act on")
     order = uow.orders.get(subject_id)

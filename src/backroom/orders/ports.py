@@ -14,8 +14,8 @@ from backroom.inventory.platform import PlatformLevel
 from backroom.orders.checkouts import Checkout, CheckoutClaim
 from backroom.orders.model import CustomerStats, Order
 from backroom.orders.payments import Refund
+from backroom.replenishment.ports import PurchasingUnitOfWork
 from backroom.review.model import ReviewItem
-from backroom.service_layer.unit_of_work import UnitOfWork
 
 
 class OrderRepository(Protocol):
@@ -76,7 +76,7 @@ class CheckoutRepository(Protocol):
         platform had not; returns those that were open until now."""
 
 
-class OrdersUnitOfWork(UnitOfWork, Protocol):
+class OrdersUnitOfWork(PurchasingUnitOfWork, Protocol):
     orders: OrderRepository
     stock: StockRepository
     catalog: CatalogRepository

@@ -62,11 +62,15 @@ def days_of_cover(stock: float, velocity: float) -> float:
     return stock / velocity if velocity > 0 else math.inf
 
 
+#: cover beyond this many days has no last order day worth naming (and no date to compute it on)
+HORIZON_DAYS = 3650
+
+
 def last_order_day(today: date, stock: float, velocity: float, lead_time_days: float) -> date | None:
     """The last day an order placed arrives (after the mean lead time) before the stock runs out; None when nothing
-    sells. A day before ``today`` means the order is already late."""
+    sells (or the stock lasts beyond ``HORIZON_DAYS``). A day before ``today`` means the order is already late."""
     cover = days_of_cover(stock, velocity)
-    if math.isinf(cover):
+    if cover > HORIZON_DAYS:
         return None
     return today + timedelta(days=math.floor(cover) - math.ceil(lead_time_days))
 
@@ -99,9 +103,12 @@ class PlanLine:
 
 
 def plan_line(sku: str, today: date, demand_class: DemandClass, forecast: float, demand_sd: float, on_hand: int,
-              on_order: int, supply: Supply, service_level: float) -> PlanLine:
-    """One SKU's decision for ``today`` (daily periods) with the reason a person reads."""
-    safety = safety_stock(service_level, forecast, demand_sd, supply.lead_time_mean, supply.lead_time_sd)
+              on_order: int, supply: Supply, service_level: float, safety: float | None = None) -> PlanLine:
+    """One SKU's decision for ``today`` (daily periods) with the reason a person reads. ``on_hand`` is the stock
+    free for new demand (available minus backorders waiting, may be negative); ``safety`` replaces the normal-theory
+    safety stock when the caller measured it otherwise (e.g. from forecast errors)."""
+    if safety is None:
+        safety = safety_stock(service_level, forecast, demand_sd, supply.lead_time_mean, supply.lead_time_sd)
     rop = reorder_point(forecast, supply.lead_time_mean, safety)
     up_to = order_up_to(rop, forecast, supply.cycle)
     position = on_hand + on_order

@@ -121,6 +121,11 @@ TRIGGERS: dict[str, Trigger] = {
         Trigger("stock_received", "Stock arrived or was counted at a location", "sku", {"stock": STOCK}),
         Trigger("stock_low", "A SKU's available stock fell to or below its low-stock threshold", "sku",
                 {"stock": STOCK}),
+        Trigger("stockout_expected", "The replenishment plan expects a SKU to run out before an order placed today "
+                "could arrive (raised once per episode; stock.available is the stock free for new orders)", "sku",
+                {"stock": STOCK},
+                {"days_of_cover": "double", "stockout_on": "string", "last_order_day": "string", "on_order": "int",
+                 "late_on_order": "int", "lead_time_days": "double", "supplier": "string"}),
         _order_trigger("order_paid", "The store's platform reports an order's payment captured", previous="string"),
         _order_trigger("order_refunded", "A refund made on the store's platform was recorded on an order",
                        amount="double", currency="string", full="bool"),

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -478,4 +479,91 @@ platform_stock = Table(
     _ts("reported_at", nullable=True),
     _ts("recorded_at"),
     Index("ix_platform_stock_store_sku", "store_id", "channel", "sku"),
+)
+
+# -- replenishment ------------------------------------------------------------------------------------------------
+
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _store(),
+    Column("code", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("lead_time_days", Numeric(8, 2), nullable=False),
+    Column("lead_time_sd_days", Numeric(8, 2), nullable=False, server_default="0"),
+    Column("moq", Integer, nullable=False, server_default="1"),
+    Column("pack_multiple", Integer, nullable=False, server_default="1"),
+    Column("order_days", ARRAY(Integer), nullable=False, server_default="{}"),  # weekdays, Monday = 0; {}: any
+    Column("order_cycle_days", Numeric(8, 2), nullable=False, server_default="14"),
+    Column("currency", String(3), nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("store_id", "code", name="uq_suppliers_store_code"),
+    CheckConstraint("lead_time_days > 0 AND lead_time_sd_days >= 0", name="lead_time_positive"),
+    CheckConstraint("moq >= 1 AND pack_multiple >= 1", name="moq_multiple_positive"),
+)
+
+supplier_items = Table(
+    "supplier_items",
+    metadata,
+    Column("store_id", Integer, ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Column("sku", String(100), primary_key=True),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("unit_cost", Numeric(14, 4), nullable=False),
+    Column("supplier_sku", Text, nullable=True),
+    Column("moq", Integer, nullable=True),
+    Column("pack_multiple", Integer, nullable=True),
+    Column("lead_time_days", Numeric(8, 2), nullable=True),
+    _ts("updated_at"),
+    CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id", ondelete="CASCADE"), nullable=False),
+    Column("number", String(100), nullable=False),
+    Column("cycle", Date, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("approved_by", Text, nullable=True),
+    _ts("approved_at", nullable=True),
+    Column("expected_on", Date, nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    # one PO per supplier per order cycle: the plan finds it again instead of raising a second one
+    UniqueConstraint("store_id", "supplier_id", "cycle", name="uq_purchase_orders_store_supplier_cycle"),
+    UniqueConstraint("store_id", "number", name="uq_purchase_orders_store_number"),
+    Index("ix_purchase_orders_store_status", "store_id", "status"),
+    CheckConstraint("status IN ('draft', 'ordered', 'partially_received', 'received', 'cancelled')",
+                    name="status_known"),
+)
+
+purchase_order_lines = Table(
+    "purchase_order_lines",
+    metadata,
+    Column("po_id", BigInteger, ForeignKey("purchase_orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("sku", String(100), primary_key=True),
+    Column("line_no", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("received", Integer, nullable=False, server_default="0"),
+    Column("unit_cost", Numeric(14, 4), nullable=False),
+    Column("supplier_sku", Text, nullable=True),
+    Column("reason", Text, nullable=False, server_default=""),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    CheckConstraint("received >= 0", name="received_not_negative"),
+)
+
+plan_lines = Table(
+    "plan_lines",
+    metadata,
+    Column("store_id", Integer, ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
+    Column("sku", String(100), primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("line", JSONB, nullable=False),
+    Column("stockout_expected", Boolean, nullable=False, server_default="false"),
 )

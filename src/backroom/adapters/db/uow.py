@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.bulk import JSON_TEXT_ARRAY, Col, insert_rows
+from backroom.adapters.db.purchasing import SqlPlanReader, SqlPurchaseOrderRepository, SqlSupplierRepository
 from backroom.adapters.db.rules import SqlRuleRepository
 from backroom.adapters.queue.defer import defer_effect_jobs
 from backroom.customers.model import CustomerProfile, MarketingConsent
@@ -273,6 +274,18 @@ class SqlUnitOfWork:
     @property
     def platform_stock(self) -> SqlPlatformStockRepository:
         return SqlPlatformStockRepository(self)
+
+    @property
+    def suppliers(self) -> SqlSupplierRepository:
+        return SqlSupplierRepository(self)
+
+    @property
+    def purchase_orders(self) -> SqlPurchaseOrderRepository:
+        return SqlPurchaseOrderRepository(self)
+
+    @property
+    def plan_reader(self) -> SqlPlanReader:
+        return SqlPlanReader(self)
 
 
 def _any(column: Any, values: Iterable[Any]) -> Any:

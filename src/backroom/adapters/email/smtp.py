@@ -22,6 +22,7 @@ SUBJECTS = {
     "backorder_allocated": "Good news: your order {order_number} is on its way to our warehouse",
     "shipping_confirmation": "Your order {order_number} has shipped",
     "order_cancelled": "Your order {order_number} has been cancelled",
+    "purchase_order": "Purchase order {po_number}",
     "message": "{subject}",  # a rule's or an alert's own text
 }
 
@@ -63,6 +64,10 @@ class SmtpSender:
         msg["Idempotency-Key"] = key
         msg.set_content(text)
         msg.add_alternative(html, subtype="html")
+        for attachment in payload.get("attachments", ()):  # text files made when the effect was asked for
+            maintype, subtype = attachment["content_type"].split("/", 1)
+            msg.add_attachment(attachment["content"].encode(), maintype=maintype, subtype=subtype,
+                               filename=attachment["filename"])
         return msg
 
     def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:

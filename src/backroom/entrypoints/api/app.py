@@ -137,6 +137,9 @@ def create_app(backroom: Backroom, with_worker: bool = False, *, close_at_shutdo
     api.include_router(meta)
     api.include_router(inbound)
     api.include_router(protected)
+    from backroom.entrypoints.api.replenishment import router as replenishment  # it builds on this module's parts
+
+    api.include_router(replenishment)
     return api
 
 

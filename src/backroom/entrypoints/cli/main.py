@@ -10,7 +10,19 @@ from typing import Any
 import typer
 
 from backroom.config import Settings
-from backroom.entrypoints.cli import alerts, connect, connections, csv_io, orders, replay, review, rules, stock
+from backroom.entrypoints.cli import (
+    alerts,
+    connect,
+    connections,
+    csv_io,
+    orders,
+    replay,
+    replenish,
+    review,
+    rules,
+    stock,
+    suppliers,
+)
 from backroom.entrypoints.cli.common import (
     backroom_app,
     console,
@@ -31,6 +43,8 @@ app.add_typer(connect.app, name="connect")
 app.add_typer(connections.app, name="connections")
 app.add_typer(csv_io.import_app, name="import")
 app.add_typer(csv_io.export_app, name="export")
+app.add_typer(suppliers.app, name="suppliers")
+app.add_typer(replenish.app, name="replenish")
 
 
 @app.command()

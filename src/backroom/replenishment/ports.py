@@ -1,0 +1,58 @@
+"""What replenishment needs from storage: suppliers, purchase orders, and read-only views of demand and stock."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date
+from typing import Any, Protocol
+
+from backroom.replenishment.planning import SkuState
+from backroom.replenishment.purchasing import PurchaseOrder
+from backroom.replenishment.suppliers import Supplier, SupplierItem
+from backroom.service_layer.unit_of_work import UnitOfWork
+
+
+class SupplierRepository(Protocol):
+    def save(self, supplier: Supplier) -> Supplier:
+        """Insert or update by code; returns it with its id."""
+    def all(self) -> dict[str, Supplier]: ...
+    def get(self, code: str) -> Supplier:
+        """Raises NotFound."""
+    def get_by_id(self, supplier_id: int) -> Supplier: ...
+    def assign(self, items: Sequence[SupplierItem]) -> None:
+        """Upsert each SKU's supplier item (the supplier codes must exist)."""
+    def items(self) -> dict[str, SupplierItem]:
+        """sku → its supplier item."""
+
+
+class PurchaseOrderRepository(Protocol):
+    def get(self, number: str) -> PurchaseOrder:
+        """Load and lock a PO of this store by number; raises NotFound."""
+    def for_cycle(self, supplier_id: int, cycle: date) -> PurchaseOrder | None:
+        """Load and lock the supplier's PO of this order cycle, whatever its status."""
+    def drafts_before(self, supplier_id: int, cycle: date) -> list[PurchaseOrder]:
+        """Load and lock the supplier's drafts of earlier cycles."""
+    def open_orders(self) -> list[PurchaseOrder]:
+        """Ordered and partially received POs (what is on order)."""
+    def add(self, po: PurchaseOrder) -> None:
+        """Insert (setting its id)."""
+    def save(self, po: PurchaseOrder) -> None: ...
+
+
+class PlanReader(Protocol):
+    def sku_states(self, today: date, history_days: int, open_orders: Collection[PurchaseOrder]) -> list[SkuState]:
+        """Every SKU in the catalog or with stock: its daily demand over the ``history_days`` before ``today``
+        (sales net of cancellations) with the days it was in stock, its stock, backorders and what is on order."""
+    def previous_flags(self) -> dict[str, bool]:
+        """sku → whether the last plan expected it to stock out (so the event is raised once per episode)."""
+    def save_plan(self, day: date, rows: Sequence[dict[str, Any]]) -> None:
+        """Keep each SKU's latest plan line (what `replenish plan --last` and the health report read)."""
+
+
+class PurchasingUnitOfWork(UnitOfWork, Protocol):
+    suppliers: SupplierRepository
+    purchase_orders: PurchaseOrderRepository
+
+
+class ReplenishmentUnitOfWork(PurchasingUnitOfWork, Protocol):
+    plan_reader: PlanReader
