@@ -545,3 +545,30 @@ rules:
             assert scalar(app, "SELECT status FROM effects WHERE kind = 'webhook_call'") == "failed"
     finally:
         app.close()
+
+
+def test_stockout_expected_from_the_nightly_plan_reaches_a_rule_once_per_episode(
+        app: Backroom, slack: HttpReceiver) -> None:
+    from backroom.replenishment.commands import AssignSupplierItems, RecordSupplier, RunReplenishmentPlan
+    from backroom.replenishment.suppliers import Supplier, SupplierItem
+
+    seed_catalog(app, {"LAMP": (0, 0)})
+    app.handle(RecordSupplier(Supplier("ACME", "Acme", "orders@acme.example", 7)))
+    app.handle(AssignSupplierItems((SupplierItem("LAMP", "ACME", Decimal("4")),)))
+    apply(app, """
+rules:
+  - name: stockout_heads_up
+    when: stockout_expected
+    if: event.late_on_order > 0 || event.on_order == 0
+    then:
+      - notify_slack(text='{{ stock.sku }} runs out on {{ event.stockout_on }} (order by {{ event.last_order_day }})')
+    mode: live
+""")
+    yesterday = json.loads(body("o1", {"LAMP": 2}))
+    yesterday["placed_at"] = "2026-11-26T10:00:00+00:00"
+    app.ingest_order(json.dumps(yesterday).encode(), {}, source="api")  # backordered: nothing on hand
+    app.handle(RunReplenishmentPlan())
+    app.handle(RunReplenishmentPlan())  # the same episode: no second heads-up
+    app.drain()
+
+    assert [b["text"] for b in slack.bodies()] == ["LAMP runs out on 2026-11-27 (order by 2026-11-20)"]

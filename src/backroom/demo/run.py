@@ -6,8 +6,9 @@ import contextlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from importlib.resources import files
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 
 from backroom.adapters.db import catalog_admin, queries
+from backroom.adapters.db import purchasing as purchasing_db
 from backroom.adapters.db import rules as rules_db
 from backroom.adapters.email.catcher import MailCatcher
 from backroom.bootstrap import Backroom, build
@@ -22,6 +24,8 @@ from backroom.config import Settings, SmtpSettings, WarehouseSettings
 from backroom.demo.generator import StoreData, generate, tracking
 from backroom.errors import BackroomError
 from backroom.orders import commands
+from backroom.replenishment.commands import AssignSupplierItems, RecordSupplier
+from backroom.replenishment.suppliers import Supplier, SupplierItem, format_order_days
 from backroom.rules.model import RuleMode, parse_rules_text
 from backroom.shared.clock import SimulatedClock
 
@@ -35,6 +39,7 @@ class DemoResult:
     wall_s: float
     day: date
     store: str
+    replenishment: dict[str, Any] = field(default_factory=dict)
 
 
 def run_demo(settings: Settings, orders: int = 240, seed: int = 7,
@@ -60,10 +65,42 @@ def run_demo(settings: Settings, orders: int = 240, seed: int = 7,
             _replay_day(app, clock, data, seed)
             summary = queries.summary(app.engine, store_id)
             summary["rules"] = rules_db.list_rules(app.engine, store_id)
+            say("two suppliers added; the nightly replenishment plan runs at 02:00")
+            replenishment = _nightly_plan(app, clock, data, day)
         finally:
             app.close()
         emails = len(catcher.messages)
-    return DemoResult(summary, emails, time.perf_counter() - started, day.date(), DEMO_STORE)
+    return DemoResult(summary, emails, time.perf_counter() - started, day.date(), DEMO_STORE, replenishment)
+
+
+DEMO_SUPPLIERS = (
+    Supplier("NORDIC", "Nordic Textiles AB", "orders@nordic-textiles.example", 12, 3, moq=10, pack_multiple=5,
+             order_cycle_days=14),
+    Supplier("POTTERY", "Stoke Pottery Ltd", "sales@stoke-pottery.example", 7, 2, moq=6, pack_multiple=6,
+             order_days=(0, 2, 4), order_cycle_days=14))
+
+
+def _nightly_plan(app: Backroom, clock: SimulatedClock, data: StoreData, day: datetime) -> dict[str, Any]:
+    """The store's SKUs split between two suppliers (cost 40 % of price), then the worker's nightly job runs at
+    02:00 the next morning: the plan reads the day's demand and drafts a PO per supplier into the review queue."""
+    for supplier in DEMO_SUPPLIERS:
+        app.handle(RecordSupplier(supplier), DEMO_STORE)
+    specs = [spec for _, _, variants in data.products for spec in variants]
+    app.handle(AssignSupplierItems(tuple(
+        SupplierItem(spec.sku, DEMO_SUPPLIERS[n % 2].code, (spec.price * Decimal("0.4")).quantize(Decimal("0.01")))
+        for n, spec in enumerate(specs))), DEMO_STORE)
+    clock.set(day + timedelta(days=1, hours=2))
+    app.plan_due_stores()
+    store_id = app.store_id(DEMO_STORE)
+    with app.engine.connect() as conn:
+        lines = purchasing_db.last_plan(conn, store_id)
+        pos = purchasing_db.purchase_orders(conn, store_id)
+    return {"skus": len(lines), "to_order": sum(1 for x in lines if x["order"]),
+            "stockout_expected": sum(1 for x in lines if x["stockout_expected"]),
+            "purchase_orders": [{k: po[k] for k in ("number", "supplier", "status", "lines", "units", "total",
+                                                    "currency")} for po in pos],
+            "waiting": {s.code: format_order_days(s.order_days) for s in DEMO_SUPPLIERS
+                        if not s.takes_orders_on(clock.now().date())}}
 
 
 def _fresh_store(app: Backroom, data: StoreData) -> int:

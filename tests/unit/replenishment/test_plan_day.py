@@ -89,5 +89,6 @@ def test_orders_are_never_negative_and_respect_moq_and_pack_multiple(demand: lis
     [p] = make_plan([sku], FRIDAY, {"S": supplier}, {"X": SupplierItem("X", "S", Decimal("1"))}).skus
     assert p.line.order >= 0
     if p.line.order:
-        assert p.line.order >= moq and p.line.order % multiple == 0
+        assert p.line.order >= moq
+        assert p.line.order % multiple == 0
         assert available + on_order + p.line.order >= p.line.reorder_point - 1e-6  # it lifts the position to s

@@ -12,6 +12,7 @@ import typer
 from backroom.config import Settings
 from backroom.entrypoints.cli import (
     alerts,
+    backtest,
     connect,
     connections,
     csv_io,
@@ -39,6 +40,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(stock.app, name="stock")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(replay.app, name="replay")
+app.add_typer(backtest.app, name="backtest")
 app.add_typer(connect.app, name="connect")
 app.add_typer(connections.app, name="connections")
 app.add_typer(csv_io.import_app, name="import")
@@ -62,6 +64,7 @@ def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the s
     s = result.summary
     if as_json:
         print_json({**s, "emails_caught": result.emails_caught, "wall_s": round(result.wall_s, 2),
+                    "replenishment": result.replenishment,
                     "shopify": dataclasses.asdict(shop) if shop else None})
         return
     console.print(f"\n[bold]backroom demo[/] — store '{DEMO_STORE}', one simulated day ({result.day}), "
@@ -76,6 +79,17 @@ def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the s
                 ["effect", "count"])
     print_table("Rules (backroom rules list --store demo)", s["rules"],
                 ["name", "mode", "then", "fired_live", "fired_shadow"])
+    r = result.replenishment
+    if r:
+        console.print(f"\n[bold]Replenishment[/] (the worker's nightly plan at 02:00): {r['skus']} SKUs planned, "
+                      f"{r['to_order']} to order, {r['stockout_expected']} expected to run out")
+        for po in r["purchase_orders"]:
+            console.print(f"  {po['number']} ({po['supplier']}): {po['lines']} lines, {po['units']} units, "
+                          f"{po['total']} {po['currency']} — {po['status']}, waiting for approval in the review queue")
+        for code, days in r["waiting"].items():
+            console.print(f"  {code} takes orders on {days} only: its SKUs are ordered on its next order day")
+        console.print("  see why: [bold]backroom replenish plan --dry-run --store demo[/]; approve: [bold]backroom "
+                      "replenish po approve NUMBER --store demo[/]")
     console.print(f"\n{result.emails_caught} customer emails were delivered over SMTP to a local mailbox "
                   "(.backroom/demo-mail); fulfillment requests are CSV files in .backroom/warehouse/outbox.")
     if shop is not None:
