@@ -21,8 +21,10 @@ from backroom.replenishment.commands import (
     ReceivePurchaseOrder,
     RecordSupplier,
     RunReplenishmentPlan,
+    receipt_entry,
 )
 from backroom.replenishment.suppliers import Supplier, SupplierItem
+from backroom.service_layer.messagebus import DuplicateDelivery
 from backroom.shared.clock import SimulatedClock
 
 pytestmark = pytest.mark.integration
@@ -118,8 +120,10 @@ def test_a_partial_then_full_receipt_serves_the_backorder_queue_first(app: Backr
     assert rows(app, "SELECT quantity FROM purchase_order_lines") == [(12,)]  # 4 backordered, MOQ 12
     app.handle(ApprovePurchaseOrder(PO, "ada"))
 
-    part = app.handle(ReceivePurchaseOrder(PO, "MAIN", (("MUG", 5),)))
+    part = app.handle(ReceivePurchaseOrder(PO, "MAIN", (("MUG", 5),)), None, receipt_entry(PO, "DN-1", (("MUG", 5),)))
     assert (part.applied, part.allocated) == (1, 1)
+    with pytest.raises(DuplicateDelivery):  # the same delivery note booked again: nothing more arrives
+        app.handle(ReceivePurchaseOrder(PO, "MAIN", (("MUG", 5),)), None, receipt_entry(PO, "DN-1", (("MUG", 5),)))
     assert rows(app, "SELECT status FROM orders WHERE external_id = 'B1'") == [("fulfillment_requested",)]
     assert rows(app, "SELECT p.status, l.received FROM purchase_orders p JOIN purchase_order_lines l"
                      " ON l.po_id = p.id") == [("partially_received", 5)]

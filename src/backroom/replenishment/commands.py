@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 
 from backroom.replenishment.suppliers import Supplier, SupplierItem
+from backroom.service_layer.messagebus import InboxEntry
 from backroom.shared.messages import Command
 
 
@@ -54,3 +56,12 @@ class ReceivePurchaseOrder(Command):
     number: str
     location_code: str
     lines: tuple[tuple[str, int], ...] = ()
+
+
+def receipt_entry(number: str, delivery_note: str | None, lines: tuple[tuple[str, int], ...]) -> tuple[InboxEntry, ...]:
+    """A delivery with a reference is recorded in the inbox under it, so booking the same delivery again (a retry,
+    a second click) is a duplicate, not more stock."""
+    if not delivery_note:
+        return ()
+    body = json.dumps({"po": number, "lines": dict(lines)}).encode()
+    return (InboxEntry.from_raw("po-receipt", f"{number}:{delivery_note}", "ReceivePurchaseOrder", body, {}),)

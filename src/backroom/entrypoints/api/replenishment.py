@@ -21,9 +21,11 @@ from backroom.replenishment.commands import (
     ReceivePurchaseOrder,
     RecordSupplier,
     RunReplenishmentPlan,
+    receipt_entry,
 )
 from backroom.replenishment.purchasing import PurchaseOrder
 from backroom.replenishment.suppliers import Supplier, SupplierItem, parse_order_days
+from backroom.service_layer.messagebus import DuplicateDelivery
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
@@ -68,6 +70,8 @@ class ReceiveRequest(_Body):
     location: str = Field(min_length=1, max_length=64)
     lines: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] = Field(
         default_factory=dict, description="SKU → units received; empty: everything still to come")
+    delivery_note: str | None = Field(default=None, min_length=1, max_length=200,
+                                      description="the delivery's own reference: the same one twice is a no-op")
 
 
 @router.get("/suppliers", tags=["replenishment"])
@@ -144,7 +148,12 @@ def cancel(backroom: BackroomDep, store: StoreScope, number: Number,
 @router.post("/purchase-orders/{number}/receive", tags=["replenishment"])
 def receive(backroom: BackroomDep, store: StoreScope, number: Number, body: ReceiveRequest) -> dict[str, Any]:
     """A delivery against the PO, in full or in part: stock rises, backorders are served first."""
-    outcome = backroom.handle(ReceivePurchaseOrder(number, body.location, tuple(body.lines.items())), store.slug)
+    lines = tuple(body.lines.items())
+    try:
+        outcome = backroom.handle(ReceivePurchaseOrder(number, body.location, lines), store.slug,
+                                  receipt_entry(number, body.delivery_note, lines))
+    except DuplicateDelivery:
+        return {"number": number, "duplicate": True, "skus_received": 0, "backorders_completed": 0}
     log.info("%s received: %d SKUs", number, outcome.applied)
     return {"number": number, "skus_received": outcome.applied, "backorders_completed": outcome.allocated}
 

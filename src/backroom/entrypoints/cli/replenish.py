@@ -15,8 +15,10 @@ from backroom.replenishment.commands import (
     CancelPurchaseOrder,
     ReceivePurchaseOrder,
     RunReplenishmentPlan,
+    receipt_entry,
 )
 from backroom.replenishment.service import PlanOutcome
+from backroom.service_layer.messagebus import DuplicateDelivery
 
 app = typer.Typer(help="Replenishment: plan, health, purchase orders.", no_args_is_help=True)
 po_app = typer.Typer(help="Purchase orders: list, show, approve, cancel, receive.", no_args_is_help=True)
@@ -155,11 +157,18 @@ def po_cancel(number: str, reason: str = "", actor: str = "cli", store: str = ST
 def po_receive(number: str, location: str = typer.Option(..., help="location code the goods arrived at"),
                line: list[str] = typer.Option(None, "--line", help="SKU=QTY received (repeat; default: everything "
                                                                      "still to come)"),
+               delivery_note: str = typer.Option(None, "--delivery-note",
+                                                 help="the delivery's own reference: booking it twice is a no-op"),
                store: str = STORE) -> None:
     """Book a delivery against a PO, in full or in part: stock rises and backordered orders are served first."""
     lines = tuple(_line(x) for x in line or ())
     with backroom_app() as br:
-        outcome = br.handle(ReceivePurchaseOrder(number, location, lines), store)
+        try:
+            outcome = br.handle(ReceivePurchaseOrder(number, location, lines), store,
+                                receipt_entry(number, delivery_note, lines))
+        except DuplicateDelivery:
+            console.print(f"{number}: delivery {delivery_note} was already received; nothing changed")
+            return
     console.print(f"{number}: {outcome.applied} SKUs received at {location}; {outcome.allocated} backordered "
                   "orders now complete")
 
