@@ -246,8 +246,11 @@ class Backroom:
                 local = self.clock.now().astimezone(ZoneInfo(tz))
                 if local.strftime("%H:%M") < at or scheduling.planned_on(conn, store_id, local.date()):
                     continue
-                self.bus.handle(replenishment_commands.RunReplenishmentPlan(day=local.date(), trigger="nightly"),
-                                store_id)
+                try:
+                    self.bus.handle(replenishment_commands.RunReplenishmentPlan(trigger="nightly"), store_id)
+                except Exception as err:  # one store's failure must not stop the others' plans; tried again later
+                    log.warning("the nightly replenishment plan of store %s failed: %s", slug, type(err).__name__)
+                    continue
                 planned.append(slug)
         return planned
 

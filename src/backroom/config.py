@@ -114,7 +114,7 @@ class ReplenishmentConfig(BaseModel):
 
     service_level: float = Field(0.98, gt=0, lt=1)
     history_days: int = Field(365, ge=28)
-    plan_at: str = "02:00"  # local time of the nightly plan; "" turns it off
+    plan_at: str = Field("02:00", pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$")  # local HH:MM; "": never
     check_every_s: float = 300.0  # how often a worker looks whether a store's nightly plan is due
     dead_after_days: int = 90
     slow_cover_days: float = 120.0

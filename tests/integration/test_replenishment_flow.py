@@ -5,14 +5,15 @@ with backorders served first, and the nightly plan as a scheduled job."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 from tests.conftest import MailCatcher, order_body, rows, seed_catalog
 
 from backroom.bootstrap import Backroom
-from backroom.errors import Conflict
+from backroom.errors import Conflict, InvalidInput
 from backroom.orders.commands import ResolveReviewItem
 from backroom.replenishment.commands import (
     ApprovePurchaseOrder,
@@ -187,7 +188,9 @@ def test_a_cancelled_order_po_withdraws_its_unsent_email(app: Backroom) -> None:
     app.handle(RunReplenishmentPlan())
     app.handle(ApprovePurchaseOrder(PO, "ada"))
     app.handle(CancelPurchaseOrder(PO, "ada", "wrong supplier"))
-    assert rows(app, "SELECT status FROM effects WHERE key LIKE 'po-email:%'") == [("cancelled",)]
+    assert rows(app, "SELECT key, status FROM effects WHERE kind = 'email' ORDER BY id") == [
+        ("email:backorder_notice:order-1:v1", "pending"),  # order 1 and PO 1 share an id: only the PO's email goes
+        (f"po-email:1:{PO}", "cancelled")]
 
 
 def test_the_nightly_plan_runs_once_per_store_after_its_hour(app: Backroom, clock: SimulatedClock) -> None:
@@ -200,3 +203,34 @@ def test_the_nightly_plan_runs_once_per_store_after_its_hour(app: Backroom, cloc
     assert app.plan_due_stores() == []
     assert rows(app, "SELECT trigger, inputs->>'trigger' FROM decisions WHERE subject_type = 'replenishment_run'") == [
         ("replenishment_plan:2026-11-27", "nightly")]
+
+
+def test_a_store_in_another_timezone_plans_and_dates_its_pos_by_its_own_day(app: Backroom,
+                                                                             clock: SimulatedClock) -> None:
+    seed_catalog(app, {"MUG": (0, 0)})
+    with_supplier(app)
+    app.ingest_order(order_body("B1", {"MUG": 4}), {}, source_id="b1")
+    with app.engine.begin() as conn:
+        conn.execute(text("UPDATE stores SET timezone = 'Pacific/Auckland'"))
+    clock.advance(timedelta(hours=12))  # 21:00 UTC on the 27th is 10:00 on the 28th in Auckland
+    assert app.handle(RunReplenishmentPlan()).purchase_orders == {"PO-ACME-20261128": "drafted"}
+    assert app.plan_due_stores() == []  # the 28th's plan has run: the nightly job does not run it again
+    with pytest.raises(InvalidInput) as err:
+        app.handle(RunReplenishmentPlan(day=date(2026, 11, 27)))
+    assert (err.value.code, err.value.message) == (
+        "plan_day_not_today", "a plan that saves is today's (2026-11-28); look at 2026-11-27 with a dry run")
+    app.handle(ApprovePurchaseOrder("PO-ACME-20261128", "ada"))
+    assert rows(app, "SELECT expected_on::text FROM purchase_orders") == [("2026-12-05",)]
+
+
+def test_only_catalog_skus_can_be_given_a_supplier_and_codes_have_one_spelling(app: Backroom) -> None:
+    seed_catalog(app, {"MUG": (0, 0)})
+    app.handle(RecordSupplier(Supplier("acme", "Acme", "orders@acme.example", 7)))
+    app.handle(RecordSupplier(Supplier("ACME", "Acme Ltd", "orders@acme.example", 9)))
+    assert rows(app, "SELECT code, name, lead_time_days FROM suppliers") == [("ACME", "Acme Ltd", Decimal("9.00"))]
+    with pytest.raises(Conflict) as err:
+        app.handle(AssignSupplierItems((SupplierItem("MUG", "acme", Decimal("1")),
+                                        SupplierItem("GHOST", "ACME", Decimal("1")))))
+    assert (err.value.code, err.value.message) == ("unknown_sku",
+                                                   "not in the catalog: GHOST (import the products first)")
+    assert rows(app, "SELECT count(*) FROM supplier_items") == [(0,)]

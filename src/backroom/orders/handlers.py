@@ -549,7 +549,11 @@ def receive_purchase_order(cmd: ReceivePurchaseOrder, uow: OrdersUnitOfWork,
     so a PO can never show as received without its stock, or the reverse."""
     with uow:
         po = uow.purchase_orders.get(cmd.number)
-        wanted = dict(cmd.lines) if cmd.lines else {x.sku: x.outstanding for x in po.lines if x.outstanding}
+        wanted: dict[str, int] = {}
+        for sku, quantity in cmd.lines:  # a SKU named twice (two cartons) is received twice
+            wanted[sku] = wanted.get(sku, 0) + quantity
+        if not cmd.lines:
+            wanted = {x.sku: x.outstanding for x in po.lines if x.outstanding}
         received = po.receive(wanted)
         location_id = uow.stock.location_id(cmd.location_code)
         known = uow.catalog.known_skus(set(received))

@@ -24,6 +24,9 @@ from backroom.replenishment.suppliers import Supplier, SupplierItem
 POLICY_VERSION = "1"
 
 
+#: observed (in-stock) days a SKU needs before its stock above the order-up-to level counts as excess
+MIN_JUDGED_DAYS = 28
+
 #: how much one order covers for a SKU without a supplier (a supplier sets its own)
 DEFAULT_CYCLE_DAYS = 14.0
 
@@ -50,6 +53,7 @@ class SkuState:
     on_order: int = 0  # outstanding on ordered / partially received POs
     late: int = 0  # of which past the PO's expected date
     title: str = ""
+    receipts: tuple[tuple[date, int], ...] = ()  # (expected date, units) of what is on order
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,13 @@ class SkuPlan:
     unit_cost: Decimal | None
     lead_time_days: float
     review_days: int  # days until the supplier's next order day: the reorder point covers lead time + this
-    stockout_on: date | None  # when the stock (with what is on order) runs out at the forecast rate
+    stockout_on: date | None  # when the shelf empties at the forecast rate, with receipts that land in time
     stockout_expected: bool  # it runs out before an order placed today could arrive
     late_on_order: int
     dead: bool
     slow: bool
-    excess_units: int  # on hand above the order-up-to level
-    on_hand: int
+    excess_units: int  # free stock above the order-up-to level (all of it when dead)
+    on_hand: int  # free stock: on hand minus what is reserved for orders
     orderable_today: bool  # a supplier who takes orders today
     title: str = ""
 
@@ -152,25 +156,39 @@ def plan_sku(state: SkuState, today: date, supplier: Supplier | None, item: Supp
         orderable = supplier.takes_orders_on(today)
     else:
         supply, review, orderable = Supply(settings.default_lead_time_days, cycle=DEFAULT_CYCLE_DAYS), 1, False
-    # the next chance to order is `review` days away: tonight's reorder point covers the lead time and that gap
-    covered = Supply(supply.lead_time_mean + review - 1, supply.lead_time_sd, supply.moq, supply.multiple,
-                     supply.cycle)
     net = state.available - state.backordered
-    line = plan_line(state.sku, today, fc.demand_class, fc.mean, series.demand_sd, net, state.on_order, covered,
-                     settings.service_level)
+    line = plan_line(state.sku, today, fc.demand_class, fc.mean, series.demand_sd, net, state.on_order, supply,
+                     settings.service_level, review_days=review)
     line = _explained(line, supplier, orderable, today, state.late)
-    position = net + state.on_order
-    cover_days = position / fc.mean if fc.mean > 0 else math.inf
-    stockout_on = (None if cover_days > HORIZON_DAYS else today + timedelta(days=max(0, math.floor(cover_days))))
+    stockout_on = runs_out_on(today, net, fc.mean, state.receipts)
     expected = stockout_on is not None and stockout_on < today + timedelta(days=math.ceil(supply.lead_time_mean))
-    sold_recently = bool(state.demand[-settings.dead_after_days:].any())
-    dead = state.on_hand > 0 and not sold_recently and len(state.demand) >= settings.dead_after_days
-    cover = state.on_hand / fc.mean if fc.mean > 0 else math.inf
-    slow = not dead and state.on_hand > 0 and cover > settings.slow_cover_days
-    excess = max(0, state.on_hand - math.ceil(line.order_up_to)) if not dead else state.on_hand
+    free = max(0, state.available)  # units reserved for orders are sold: they are neither dead nor excess
+    window = settings.dead_after_days
+    # dead: in stock every day of the window and not one sale (a new SKU, or one just back from a stockout, is not)
+    dead = (free > 0 and len(state.demand) >= window and not state.demand[-window:].any()
+            and bool(state.in_stock[-window:].all()))
+    slow = not dead and free > 0 and (free / fc.mean if fc.mean > 0 else math.inf) > settings.slow_cover_days
+    # above the order-up-to level, once the SKU has sold long enough to judge (a new one has no forecast yet)
+    judged = int(series.observed.size) >= MIN_JUDGED_DAYS
+    excess = free if dead else (max(0, free - math.ceil(line.order_up_to)) if judged else 0)
     return SkuPlan(line, fc.method, supplier.code if supplier else None, item.unit_cost if item else None,
                    supply.lead_time_mean, review, stockout_on, expected, state.late, dead, slow, excess,
-                   state.on_hand, orderable, state.title)
+                   free, orderable, state.title)
+
+
+def runs_out_on(today: date, net: int, per_day: float, receipts: tuple[tuple[date, int], ...]) -> date | None:
+    """The day the shelf empties at ``per_day``, counting each expected receipt only if it lands before then (a late
+    one as if it landed today); None when nothing sells or the stock outlasts ``HORIZON_DAYS``."""
+    if per_day <= 0:
+        return None
+    stock = float(net)
+    for landing, units in sorted(receipts):
+        arrives = max(0, (landing - today).days)
+        if stock / per_day < arrives:
+            break  # empty before it lands
+        stock += units
+    cover = stock / per_day
+    return None if cover > HORIZON_DAYS else today + timedelta(days=max(0, math.floor(cover)))
 
 
 def _explained(line: PlanLine, supplier: Supplier | None, orderable: bool, today: date, late: int) -> PlanLine:

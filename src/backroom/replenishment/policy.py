@@ -103,22 +103,28 @@ class PlanLine:
 
 
 def plan_line(sku: str, today: date, demand_class: DemandClass, forecast: float, demand_sd: float, on_hand: int,
-              on_order: int, supply: Supply, service_level: float, safety: float | None = None) -> PlanLine:
-    """One SKU's decision for ``today`` (daily periods) with the reason a person reads. ``on_hand`` is the stock
-    free for new demand (available minus backorders waiting, may be negative); ``safety`` replaces the normal-theory
-    safety stock when the caller measured it otherwise (e.g. from forecast errors)."""
+              on_order: int, supply: Supply, service_level: float, safety: float | None = None,
+              review_days: int = 1) -> PlanLine:
+    """One SKU's decision for ``today`` (daily periods) with the reason a person reads.
+
+    ``on_hand`` is the stock free for new demand (available minus backorders waiting, may be negative).
+    ``review_days`` is how long until the next chance to order (1: every day): the reorder point and safety stock
+    cover the lead time plus the ``review_days − 1`` days an order waits, while the last order day counts back the
+    lead time alone. ``safety`` replaces the normal-theory safety stock when the caller measured it otherwise."""
+    protection = supply.lead_time_mean + review_days - 1
     if safety is None:
-        safety = safety_stock(service_level, forecast, demand_sd, supply.lead_time_mean, supply.lead_time_sd)
-    rop = reorder_point(forecast, supply.lead_time_mean, safety)
+        safety = safety_stock(service_level, forecast, demand_sd, protection, supply.lead_time_sd)
+    rop = reorder_point(forecast, protection, safety)
     up_to = order_up_to(rop, forecast, supply.cycle)
     position = on_hand + on_order
     qty = order_quantity(position, rop, up_to, supply.moq, supply.multiple)
     cover = days_of_cover(position, forecast)
     last_day = last_order_day(today, position, forecast, supply.lead_time_mean)
     if qty:
-        reason = (f"position {position} ≤ reorder point {rop:.1f} ({forecast:.2f}/day × {supply.lead_time_mean:g} days"
-                  f" lead time + safety {safety:.1f}); order {qty} to reach {up_to:.1f}"
-                  f" (MOQ {supply.moq}, multiple {supply.multiple})")
+        span = (f"{supply.lead_time_mean:g} days lead time" if review_days <= 1 else
+                f"({supply.lead_time_mean:g} days lead time + {review_days - 1} to the next order day)")
+        reason = (f"position {position} ≤ reorder point {rop:.1f} ({forecast:.2f}/day × {span} + safety"
+                  f" {safety:.1f}); order {qty} to reach {up_to:.1f} (MOQ {supply.moq}, multiple {supply.multiple})")
     elif forecast <= 0:
         reason = "no demand forecast: nothing to order"
     else:

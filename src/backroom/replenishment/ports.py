@@ -23,6 +23,8 @@ class SupplierRepository(Protocol):
         """Upsert each SKU's supplier item (the supplier codes must exist)."""
     def items(self) -> dict[str, SupplierItem]:
         """sku → its supplier item."""
+    def unknown_skus(self, skus: Collection[str]) -> set[str]:
+        """Those of these SKUs the store's catalog does not have."""
 
 
 class PurchaseOrderRepository(Protocol):
@@ -30,8 +32,10 @@ class PurchaseOrderRepository(Protocol):
         """Load and lock a PO of this store by number; raises NotFound."""
     def for_cycle(self, supplier_id: int, cycle: date) -> PurchaseOrder | None:
         """Load and lock the supplier's PO of this order cycle, whatever its status."""
-    def drafts_before(self, supplier_id: int, cycle: date) -> list[PurchaseOrder]:
-        """Load and lock the supplier's drafts of earlier cycles."""
+    def other_drafts(self, supplier_id: int, cycle: date) -> list[PurchaseOrder]:
+        """Load and lock the supplier's drafts of every other cycle."""
+    def lock_drafts(self) -> None:
+        """Lock every draft of the store (an approval in flight is waited for, and then counted as on order)."""
     def open_orders(self) -> list[PurchaseOrder]:
         """Ordered and partially received POs (what is on order)."""
     def add(self, po: PurchaseOrder) -> None:
@@ -40,6 +44,9 @@ class PurchaseOrderRepository(Protocol):
 
 
 class PlanReader(Protocol):
+    def begin_plan(self) -> None:
+        """One plan per store at a time, reading one snapshot (stock, POs and demand agree with each other); must
+        be the transaction's first statement."""
     def sku_states(self, today: date, history_days: int, open_orders: Collection[PurchaseOrder]) -> list[SkuState]:
         """Every SKU in the catalog or with stock: its daily demand over the ``history_days`` before ``today``
         (sales net of cancellations) with the days it was in stock, its stock, backorders and what is on order."""
@@ -52,6 +59,12 @@ class PlanReader(Protocol):
 class PurchasingUnitOfWork(UnitOfWork, Protocol):
     suppliers: SupplierRepository
     purchase_orders: PurchaseOrderRepository
+
+    def today(self) -> date:
+        """The store's local date now (its timezone), the day plans and POs are dated by."""
+
+    def cancel_effect(self, key: str) -> bool:
+        """Withdraw one effect by its key if it has not run yet; True when it was withdrawn."""
 
 
 class ReplenishmentUnitOfWork(PurchasingUnitOfWork, Protocol):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -94,14 +95,15 @@ class PurchaseOrder:
             raise Conflict(f"{self.number} is {self.status.value}: only a draft is re-planned", code="po_not_draft")
         self.lines, self.dirty = lines, True
 
-    def approve(self, actor: str, at: datetime, lead_time_days: float) -> None:
+    def approve(self, actor: str, at: datetime, today: date, lead_time_days: float) -> None:
+        """Ordered now (``today`` is the store's local date): expected after the lead time, in whole days up."""
         if self.status is not PoStatus.DRAFT:
             raise Conflict(f"{self.number} is {self.status.value}: only a draft can be approved",
                            code="po_not_draft")
         if not self.lines:
             raise Conflict(f"{self.number} has no lines", code="po_empty")
         self.status, self.approved_at, self.approved_by = PoStatus.ORDERED, at, actor
-        self.expected_on = at.date() + timedelta(days=round(lead_time_days))
+        self.expected_on = today + timedelta(days=math.ceil(lead_time_days))
         self.dirty = True
 
     def cancel(self) -> None:
@@ -141,9 +143,9 @@ def po_csv(po: PurchaseOrder, supplier_name: str) -> str:
     for n, line in enumerate(po.lines, 1):
         writer.writerow([po.number, _safe(supplier_name), n, _safe(line.sku), _safe(line.supplier_sku or ""),
                          line.quantity, f"{line.unit_cost:.2f}", f"{line.unit_cost * line.quantity:.2f}",
-                         po.currency])
+                         _safe(po.currency)])
     writer.writerow([po.number, _safe(supplier_name), "", "TOTAL", "", sum(x.quantity for x in po.lines), "",
-                     f"{po.total:.2f}", po.currency])
+                     f"{po.total:.2f}", _safe(po.currency)])
     return out.getvalue()
 
 

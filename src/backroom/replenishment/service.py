@@ -5,10 +5,9 @@ the order pipeline's work: see orders/handlers.py, receive_purchase_order."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-from backroom.errors import Conflict
+from backroom.errors import Conflict, InvalidInput
 from backroom.replenishment import commands
 from backroom.replenishment.planning import POLICY_VERSION, Plan, PlanSettings, SkuPlan, make_plan
 from backroom.replenishment.ports import PurchasingUnitOfWork, ReplenishmentUnitOfWork
@@ -19,6 +18,7 @@ from backroom.replenishment.purchasing import (
     PoStatus,
     PurchaseOrder,
     po_csv,
+    po_number,
 )
 from backroom.replenishment.suppliers import Supplier
 from backroom.service_layer.effects import EffectRequest
@@ -57,6 +57,11 @@ def assign_supplier_items(cmd: commands.AssignSupplierItems, uow: PurchasingUnit
         if unknown:
             raise Conflict(f"unknown supplier {', '.join(unknown)}: add it first (backroom suppliers add)",
                            code="unknown_supplier")
+        missing = sorted(uow.suppliers.unknown_skus({i.sku for i in cmd.items}))
+        if missing:
+            raise Conflict(f"not in the catalog: {', '.join(missing[:10])}" + (
+                f" and {len(missing) - 10} more" if len(missing) > 10 else "") + " (import the products first)",
+                code="unknown_sku")
         uow.suppliers.assign(cmd.items)
         uow.commit()
     return len(cmd.items)
@@ -72,7 +77,14 @@ def run_plan(cmd: commands.RunReplenishmentPlan, uow: ReplenishmentUnitOfWork,
         plan_settings = PlanSettings(cmd.service_level, plan_settings.dead_after_days, plan_settings.slow_cover_days,
                                      plan_settings.default_lead_time_days)
     with uow:
-        today = cmd.day or uow.clock.now().date()
+        uow.plan_reader.begin_plan()
+        today = uow.today()
+        if cmd.day is not None and cmd.day != today:
+            if not cmd.dry_run:
+                raise InvalidInput(f"a plan that saves is today's ({today}); look at {cmd.day} with a dry run",
+                                   code="plan_day_not_today")
+            today = cmd.day
+        uow.purchase_orders.lock_drafts()
         open_orders = uow.purchase_orders.open_orders()
         states = uow.plan_reader.sku_states(today, settings.history_days, open_orders)
         plan = make_plan(states, today, uow.suppliers.all(), uow.suppliers.items(), plan_settings)
@@ -89,11 +101,13 @@ def _update_drafts(plan: Plan, uow: ReplenishmentUnitOfWork, outcome: PlanOutcom
     proposals = {p.supplier.code: p for p in plan.proposals}
     for supplier in uow.suppliers.all().values():
         assert supplier.id is not None
-        for stale in uow.purchase_orders.drafts_before(supplier.id, plan.day):
-            stale.cancel()
-            uow.purchase_orders.save(stale)
-            uow.resolve_reviews(SUBJECT, _id(stale), (PO_APPROVAL,), f"superseded by the plan of {plan.day}")
-            outcome.purchase_orders[stale.number] = "superseded"
+        if supplier.takes_orders_on(plan.day):  # today's plan speaks for this supplier: other drafts are stale
+            for stale in uow.purchase_orders.other_drafts(supplier.id, plan.day):
+                stale.cancel()
+                uow.purchase_orders.save(stale)
+                uow.resolve_reviews(SUBJECT, _id(stale), (PO_APPROVAL,), f"superseded by the plan of {plan.day}")
+                outcome.purchase_orders[stale.number] = "superseded"
+        # (on a day the supplier takes no orders, its last draft waits for approval as it is)
         proposal = proposals.get(supplier.code)
         po = uow.purchase_orders.for_cycle(supplier.id, plan.day)
         if proposal is None:
@@ -145,7 +159,9 @@ def _record(plan: Plan, trigger: str, uow: ReplenishmentUnitOfWork, outcome: Pla
     """The plan's decisions in the audit trail (every SKU it orders or warns about, and one for the run),
     ``stockout_expected`` once per episode, and each SKU's latest line for the reports."""
     previous = uow.plan_reader.previous_flags()
-    numbers = {p.supplier.code: _number_of(p.supplier.code, plan.day, outcome) for p in plan.proposals}
+    numbers = {p.supplier.code: po_number(p.supplier.code, plan.day) for p in plan.proposals
+               if outcome.purchase_orders.get(po_number(p.supplier.code, plan.day)) in ("drafted", "updated",
+                                                                                         "unchanged")}
     for p in plan.skus:
         if p.stockout_expected and not previous.get(p.sku, False):
             uow.record_event(RecordedEvent("stockout_expected", "sku", None, _stockout_data(p)))
@@ -161,11 +177,6 @@ def _record(plan: Plan, trigger: str, uow: ReplenishmentUnitOfWork, outcome: Pla
         {"trigger": trigger, "service_level": plan.settings.service_level, "skus": len(plan.skus)},
         {**plan.summary(), "purchase_orders": outcome.purchase_orders}))
     uow.plan_reader.save_plan(plan.day, [p.as_dict() for p in plan.skus])
-
-
-def _number_of(code: str, day: date, outcome: PlanOutcome) -> str | None:
-    return next((n for n, what in outcome.purchase_orders.items()
-                 if n.startswith(f"PO-{code.upper()}-") and what in ("drafted", "updated", "unchanged")), None)
 
 
 def _inputs(p: SkuPlan, plan: Plan) -> dict[str, Any]:
@@ -202,12 +213,15 @@ def approve(po: PurchaseOrder, actor: str, uow: PurchasingUnitOfWork) -> str:
     """Approve a draft: it is on order from now on, and emailed to the supplier with the PO attached as CSV (an
     effect of the ``purchasing`` automation: retried, then reviewed; in shadow mode recorded, not sent)."""
     supplier = uow.suppliers.get_by_id(po.supplier_id)
-    po.approve(actor, uow.clock.now(), supplier.lead_time_days)
+    items = uow.suppliers.items()
+    lead_time = max((items[x.sku].supply(supplier).lead_time_mean if x.sku in items else supplier.lead_time_days
+                     for x in po.lines), default=supplier.lead_time_days)  # the PO is complete when its slowest is
+    po.approve(actor, uow.clock.now(), uow.today(), lead_time)
     uow.purchase_orders.save(po)
     lines = [{"sku": x.sku, "supplier_sku": x.supplier_sku or "", "quantity": x.quantity,
               "unit_cost": f"{x.unit_cost:.2f}", "line_total": f"{x.unit_cost * x.quantity:.2f}"} for x in po.lines]
     uow.request_effect(EffectRequest(
-        "email", f"po-email:{uow.store_id}:{po.number}", PURCHASING,
+        "email", email_key(uow.store_id, po.number), PURCHASING,
         {"to": supplier.email, "template": "purchase_order",
          "context": {"po_number": po.number, "supplier_name": supplier.name, "lines": lines,
                      "total": f"{po.total:.2f}", "currency": po.currency,
@@ -238,12 +252,17 @@ def cancel(po: PurchaseOrder, actor: str, reason: str, uow: PurchasingUnitOfWork
     was = po.status
     po.cancel()
     uow.purchase_orders.save(po)
-    withdrawn = uow.cancel_effects(_id(po), ("email",)) if was is not PoStatus.DRAFT else []
+    withdrawn = was is not PoStatus.DRAFT and uow.cancel_effect(email_key(uow.store_id, po.number))
     uow.resolve_reviews(SUBJECT, _id(po), (PO_APPROVAL,), f"cancelled by {actor}")
     uow.record_decision(Decision(f"cancel:{po.number}", "purchase_order_cancel", "1", SUBJECT, po.id,
                                  {"actor": actor, "reason": reason, "was": was.value},
                                  {"status": po.status.value, "email_withdrawn": bool(withdrawn)}))
     return f"{po.number} cancelled" + ("; its email was not sent" if withdrawn else "")
+
+
+def email_key(store_id: int, number: str) -> str:
+    """The PO email's idempotency key (also its Message-ID): one email per PO, whatever the retries."""
+    return f"po-email:{store_id}:{number}"
 
 
 def _id(po: PurchaseOrder) -> int:

@@ -3,6 +3,7 @@ take orders — everything the plan needs to turn "stock runs out on the 14th" i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -11,6 +12,7 @@ from backroom.errors import InvalidInput
 from backroom.replenishment.policy import Supply
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CODE = re.compile(r"[A-Z0-9_]{1,64}")
 
 
 def parse_order_days(text: str) -> tuple[int, ...]:
@@ -44,9 +46,15 @@ class Supplier:
     id: int | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "code", self.code.strip().upper())  # PO numbers carry it: one spelling per supplier
+        object.__setattr__(self, "currency", self.currency.strip().upper())
         problems = []
-        if not self.code.strip():
-            problems.append("code must not be empty")
+        if not CODE.fullmatch(self.code):
+            problems.append("code must be 1-64 letters, digits or _")
+        if not re.fullmatch(r"[A-Z]{3}", self.currency):
+            problems.append(f"currency {self.currency!r} is not a 3-letter code")
+        if any(c in self.email for c in "\r\n") or any(c in self.name for c in "\r\n"):
+            problems.append("name and email must be one line")
         if "@" not in self.email:
             problems.append(f"email {self.email!r} is not an address")
         if self.lead_time_days <= 0 or self.lead_time_sd_days < 0:
@@ -86,6 +94,9 @@ class SupplierItem:
     lead_time_days: float | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "supplier_code", self.supplier_code.strip().upper())
+        if not self.sku.strip():
+            raise InvalidInput("a SKU must not be empty", code="invalid_supplier_item")
         if self.unit_cost < 0:
             raise InvalidInput(f"{self.sku}: unit cost must be ≥ 0", code="invalid_supplier_item")
         if (self.moq is not None and self.moq < 1) or (self.pack_multiple is not None and self.pack_multiple < 1):

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backroom.replenishment.planning import PlanSettings, SkuState, make_plan
+from backroom.replenishment.planning import PlanSettings, SkuState, make_plan, runs_out_on
 from backroom.replenishment.suppliers import Supplier, SupplierItem
 
 FRIDAY = date(2026, 11, 27)
@@ -91,4 +91,44 @@ def test_orders_are_never_negative_and_respect_moq_and_pack_multiple(demand: lis
     if p.line.order:
         assert p.line.order >= moq
         assert p.line.order % multiple == 0
-        assert available + on_order + p.line.order >= p.line.reorder_point - 1e-6  # it lifts the position to s
+        position = available + on_order
+        assert position + p.line.order >= p.line.order_up_to - 1e-6  # it orders up to S …
+        assert p.line.order < max(p.line.order_up_to - position, moq) + multiple  # … and no further than rounding
+
+
+def test_a_new_sku_or_one_back_from_a_stockout_is_not_dead() -> None:
+    never_stocked = np.r_[np.zeros(119, dtype=np.bool_), True]  # received yesterday
+    new = SkuState("NEW", np.zeros(120), never_stocked, 50, 50)
+    back = SkuState("BACK", np.r_[np.full(20, 3.0), np.zeros(100)], np.r_[np.ones(20, dtype=np.bool_),
+                                                                          np.zeros(100, dtype=np.bool_)], 40, 40)
+    reserved = SkuState("HELD", np.zeros(120), np.ones(120, dtype=np.bool_), 10, 0)  # every unit sold, not shipped
+    by_sku = {p.sku: p for p in make_plan([new, back, reserved], FRIDAY, {}, {}).skus}
+    assert [(s, by_sku[s].dead, by_sku[s].excess_units) for s in ("NEW", "BACK", "HELD")] == [
+        ("NEW", False, 0), ("BACK", False, 0), ("HELD", False, 0)]
+    assert by_sku["BACK"].line.forecast == 3.0
+
+
+def test_the_wait_for_the_next_order_day_raises_the_reorder_point_but_not_the_order_by_date() -> None:
+    monday_only = Supplier("M", "M", "m@x.example", 7, order_days=(0,))
+    plan = make_plan([state("MUG", 2, available=40)], FRIDAY, {"M": monday_only},
+                     {"MUG": SupplierItem("MUG", "M", Decimal("1"))})
+    [p] = plan.skus
+    assert (p.review_days, p.line.reorder_point, p.line.order, p.line.last_order_day) == (
+        3, 18.0, 0, date(2026, 12, 10))  # 2/day × (7 + 2); 20 days of cover − 7 days lead time
+    low = make_plan([state("MUG", 2, available=10)], FRIDAY, {"M": monday_only},
+                    {"MUG": SupplierItem("MUG", "M", Decimal("1"))}).skus[0]
+    assert low.line.reason == ("position 10 ≤ reorder point 18.0 (2.00/day × (7 days lead time + 2 to the next order "
+                               "day) + safety 0.0); order 36 to reach 46.0 (MOQ 1, multiple 1); M takes orders next "
+                               "on Mon 30 Nov")
+
+
+def test_a_receipt_counts_against_a_stockout_only_if_it_lands_in_time() -> None:
+    assert runs_out_on(FRIDAY, 4, 2.0, ((date(2026, 12, 20), 100),)) == date(2026, 11, 29)  # empty first
+    assert runs_out_on(FRIDAY, 4, 2.0, ((date(2026, 11, 28), 100),)) == date(2027, 1, 18)  # 104 / 2 = 52 days
+    assert runs_out_on(FRIDAY, 4, 2.0, ((date(2026, 11, 20), 10),)) == date(2026, 12, 4)  # late: as if today
+    assert runs_out_on(FRIDAY, -4, 2.0, ()) == FRIDAY
+    assert runs_out_on(FRIDAY, 4, 0.0, ()) is None
+    on_order = SkuState("MUG", np.full(120, 2.0), np.ones(120, dtype=np.bool_), 4, 4, on_order=100,
+                        receipts=((date(2026, 12, 20), 100),))
+    [p] = make_plan([on_order], FRIDAY, {"ACME": ACME}, {"MUG": SupplierItem("MUG", "ACME", Decimal("1"))}).skus
+    assert (p.stockout_on, p.stockout_expected) == (date(2026, 11, 29), True)

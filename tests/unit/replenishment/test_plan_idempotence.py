@@ -47,6 +47,9 @@ class FakeSuppliers:
     def items(self) -> dict[str, SupplierItem]:
         return dict(self.memory.items)
 
+    def unknown_skus(self, skus: Collection[str]) -> set[str]:
+        return set()
+
     def get_by_id(self, supplier_id: int) -> Supplier:
         return next(s for s in self.memory.suppliers.values() if s.id == supplier_id)
 
@@ -64,9 +67,12 @@ class FakePurchaseOrders:
     def for_cycle(self, supplier_id: int, cycle: date) -> PurchaseOrder | None:
         return next((po for po in self.memory.pos if po.supplier_id == supplier_id and po.cycle == cycle), None)
 
-    def drafts_before(self, supplier_id: int, cycle: date) -> list[PurchaseOrder]:
+    def other_drafts(self, supplier_id: int, cycle: date) -> list[PurchaseOrder]:
         return [po for po in self.memory.pos
-                if po.supplier_id == supplier_id and po.cycle < cycle and po.status is PoStatus.DRAFT]
+                if po.supplier_id == supplier_id and po.cycle != cycle and po.status is PoStatus.DRAFT]
+
+    def lock_drafts(self) -> None:
+        pass
 
     def open_orders(self) -> list[PurchaseOrder]:
         return [po for po in self.memory.pos if po.outstanding()]
@@ -83,6 +89,9 @@ class FakePurchaseOrders:
 class FakeReader:
     def __init__(self, memory: Memory) -> None:
         self.memory = memory
+
+    def begin_plan(self) -> None:
+        pass
 
     def sku_states(self, today: date, history_days: int, open_orders: Collection[PurchaseOrder]) -> list[SkuState]:
         on_order: dict[str, int] = {}
@@ -124,6 +133,12 @@ class FakeUow:
     def request_effect(self, effect: EffectRequest) -> None:
         pass
 
+    def today(self) -> date:
+        return self.clock.now().date()
+
+    def cancel_effect(self, key: str) -> bool:
+        return False
+
     def cancel_effects(self, subject_id: int, kinds: tuple[str, ...]) -> list[str]:
         return []
 
@@ -143,7 +158,8 @@ class FakeUow:
 
     def resolve_reviews(self, subject_type: str, subject_id: int, reasons: tuple[str, ...] | None, resolution: str,
                         *, holds_only: bool = False) -> int:
-        hits = [n for n, (r, live) in enumerate(self.memory.reviews) if live and r.subject_id == subject_id]
+        hits = [n for n, (r, live) in enumerate(self.memory.reviews) if live and r.subject_id == subject_id
+                and r.subject_type == subject_type and (reasons is None or r.reason_code in reasons)]
         for n in hits:
             self.memory.reviews[n] = (self.memory.reviews[n][0], False)
         return len(hits)
@@ -180,9 +196,30 @@ def test_two_runs_on_one_day_raise_no_second_po_and_a_new_day_supersedes(skus: l
 
     clock.advance(timedelta(days=1))
     run_plan(RunReplenishmentPlan(), FakeUow(memory, clock), config)
+    saturday = FRIDAY + timedelta(days=1)
     for supplier in suppliers.values():
         drafts = [po for po in memory.pos if po.supplier_id == supplier.id and po.status is PoStatus.DRAFT]
-        assert len(drafts) <= 1
-        assert all(po.cycle == FRIDAY + timedelta(days=1) for po in drafts)
+        assert len(drafts) <= 1  # never two drafts for one supplier
+        if supplier.takes_orders_on(saturday):  # Saturday's plan speaks for it: Friday's draft is gone
+            assert all(po.cycle == saturday for po in drafts)
     open_reviews = [r.subject_id for r, live in memory.reviews if live]
     assert sorted(open_reviews) == sorted(po.id for po in memory.pos if po.status is PoStatus.DRAFT)
+
+
+def test_a_draft_for_a_supplier_with_order_days_waits_through_the_days_it_takes_no_orders() -> None:
+    monday_only = Supplier("M", "M", "m@x.example", 7, order_days=(0,), id=1)
+    history = np.full(60, 3.0)
+    memory = Memory([SkuState("S0", history, np.ones(60, dtype=np.bool_), 0, 0)], {"M": monday_only},
+                    {"S0": SupplierItem("S0", "M", Decimal("1"))})
+    clock = SimulatedClock(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))  # Monday
+    config = ReplenishmentSettings()
+    assert run_plan(RunReplenishmentPlan(), FakeUow(memory, clock), config).purchase_orders == {
+        "PO-M-20261130": "drafted"}
+    for _ in range(6):  # Tuesday to Sunday: nothing superseded, nothing new
+        clock.advance(timedelta(days=1))
+        assert run_plan(RunReplenishmentPlan(), FakeUow(memory, clock), config).purchase_orders == {}
+    clock.advance(timedelta(days=1))  # the next Monday's plan replaces it
+    assert run_plan(RunReplenishmentPlan(), FakeUow(memory, clock), config).purchase_orders == {
+        "PO-M-20261130": "superseded", "PO-M-20261207": "drafted"}
+    assert [(po.number, po.status) for po in memory.pos] == [("PO-M-20261130", PoStatus.CANCELLED),
+                                                               ("PO-M-20261207", PoStatus.DRAFT)]

@@ -27,7 +27,7 @@ def test_the_number_names_the_supplier_and_the_cycle() -> None:
 def test_a_draft_has_nothing_on_order_until_approved() -> None:
     po = draft()
     assert po.outstanding() == {}
-    po.approve("ada", AT, lead_time_days=7.4)
+    po.approve("ada", AT, AT.date(), lead_time_days=6.2)
     assert (po.status, po.approved_by, po.expected_on) == (PoStatus.ORDERED, "ada", date(2026, 12, 4))
     assert po.outstanding() == {"MUG": 36, "CUP": 12}
     assert not po.is_late(date(2026, 12, 4))
@@ -36,7 +36,7 @@ def test_a_draft_has_nothing_on_order_until_approved() -> None:
 
 def test_receiving_in_part_then_in_full() -> None:
     po = draft()
-    po.approve("ada", AT, 7)
+    po.approve("ada", AT, AT.date(), 7)
     assert po.receive({"MUG": 20, "CUP": 0}) == {"MUG": 20}
     assert (po.status, po.outstanding()) == (PoStatus.PARTIALLY_RECEIVED, {"MUG": 16, "CUP": 12})
     assert po.receive({"MUG": 18, "CUP": 12}) == {"MUG": 18, "CUP": 12}  # two over: taken, shown as received
@@ -47,7 +47,7 @@ def test_receiving_in_part_then_in_full() -> None:
     ({"TEA": 1}, "po_unknown_sku"), ({"MUG": -1}, "invalid_quantity"), ({"MUG": 0}, "invalid_quantity")])
 def test_a_receipt_that_cannot_apply_is_refused_and_changes_nothing(quantities: dict[str, int], code: str) -> None:
     po = draft()
-    po.approve("ada", AT, 7)
+    po.approve("ada", AT, AT.date(), 7)
     with pytest.raises(InvalidInput) as err:
         po.receive(quantities)
     assert err.value.code == code
@@ -59,8 +59,8 @@ def test_only_a_draft_is_approved_or_replanned_and_only_an_open_po_received() ->
     with pytest.raises(Conflict) as err:
         po.receive({"MUG": 1})
     assert err.value.code == "po_not_open"
-    po.approve("ada", AT, 7)
-    for action in (lambda: po.approve("bob", AT, 7), lambda: po.replace_lines([])):
+    po.approve("ada", AT, AT.date(), 7)
+    for action in (lambda: po.approve("bob", AT, AT.date(), 7), lambda: po.replace_lines([])):
         with pytest.raises(Conflict) as err:
             action()
         assert err.value.code == "po_not_draft"
@@ -71,7 +71,7 @@ def test_an_empty_draft_cannot_be_approved_and_a_closed_po_cannot_be_cancelled()
     po = draft()
     po.replace_lines([])
     with pytest.raises(Conflict) as err:
-        po.approve("ada", AT, 7)
+        po.approve("ada", AT, AT.date(), 7)
     assert err.value.code == "po_empty"
     po.cancel()
     with pytest.raises(Conflict) as err:

@@ -67,6 +67,12 @@ class SqlSupplierRepository:
             " pack_multiple = excluded.pack_multiple, lead_time_days = excluded.lead_time_days,"
             " updated_at = excluded.updated_at")
 
+    def unknown_skus(self, skus: Collection[str]) -> set[str]:
+        v = t.variants
+        known = set(self.uow.execute(select(v.c.sku).where(v.c.store_id == self.uow.store_id,
+                                                             v.c.sku.in_(list(skus)))).scalars())
+        return set(skus) - known
+
     def items(self) -> dict[str, SupplierItem]:
         i, s = t.supplier_items, t.suppliers
         rows = self.uow.execute(select(i, s.c.code).join(s, s.c.id == i.c.supplier_id)
@@ -111,10 +117,15 @@ class SqlPurchaseOrderRepository:
         found = self._load((p.c.supplier_id == supplier_id) & (p.c.cycle == cycle), lock=True)
         return found[0] if found else None
 
-    def drafts_before(self, supplier_id: int, cycle: date) -> list[PurchaseOrder]:
+    def other_drafts(self, supplier_id: int, cycle: date) -> list[PurchaseOrder]:
         p = t.purchase_orders
-        return self._load((p.c.supplier_id == supplier_id) & (p.c.cycle < cycle) & (p.c.status == PoStatus.DRAFT),
+        return self._load((p.c.supplier_id == supplier_id) & (p.c.cycle != cycle) & (p.c.status == PoStatus.DRAFT),
                           lock=True)
+
+    def lock_drafts(self) -> None:
+        p = t.purchase_orders
+        self.uow.execute(select(p.c.id).where(p.c.store_id == self.uow.store_id, p.c.status == PoStatus.DRAFT)
+                         .order_by(p.c.id).with_for_update())
 
     def open_orders(self) -> list[PurchaseOrder]:
         return self._load(t.purchase_orders.c.status.in_([s.value for s in OPEN]), lock=False)
@@ -190,9 +201,20 @@ _CATALOG = text(
     " FROM variants v JOIN products p ON p.id = v.product_id WHERE v.store_id = :s")
 
 
+#: the advisory lock (with the store id as its second key) one store's plans take in turn
+PLAN_LOCK = 7_240_613
+
+
 class SqlPlanReader:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
+
+    def begin_plan(self) -> None:
+        """REPEATABLE READ, so stock, POs and demand come from one snapshot; a plan that waited for another one's lock
+        reads a snapshot from before that plan committed, and the conflict it then meets (a PO or plan line written
+        since) is retried by the bus, which sees everything."""
+        self.uow.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        self.uow.execute(text("SELECT pg_advisory_xact_lock(:k, :s)"), {"k": PLAN_LOCK, "s": self.uow.store_id})
 
     def sku_states(self, today: date, history_days: int, open_orders: Collection[PurchaseOrder]) -> list[SkuState]:
         store = self.uow.store_id
@@ -208,9 +230,11 @@ class SqlPlanReader:
                                              .where(t.supplier_items.c.store_id == store)).scalars()}
         on_order: dict[str, int] = {}
         late: dict[str, int] = {}
+        receipts: dict[str, list[tuple[date, int]]] = {}
         for po in open_orders:
             for sku, units in po.outstanding().items():
                 on_order[sku] = on_order.get(sku, 0) + units
+                receipts.setdefault(sku, []).append((po.expected_on or today, units))
                 if po.is_late(today):
                     late[sku] = late.get(sku, 0) + units
         skus = sorted(set(titles) | set(stock) | items | set(on_order))
@@ -229,7 +253,8 @@ class SqlPlanReader:
         start_level = now_available[:, None] - after[:, :history_days]
         in_stock = start_level > 0
         return [SkuState(sku, demand[n], in_stock[n], stock.get(sku, (0, 0))[0], stock.get(sku, (0, 0))[1],
-                         backordered.get(sku, 0), on_order.get(sku, 0), late.get(sku, 0), titles.get(sku, ""))
+                         backordered.get(sku, 0), on_order.get(sku, 0), late.get(sku, 0), titles.get(sku, ""),
+                         tuple(receipts.get(sku, ())))
                 for sku, n in index.items()]
 
     def previous_flags(self) -> dict[str, bool]:

@@ -7,9 +7,10 @@ writes each buffer with one multi-row statement, so a batch of orders costs a ha
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Self
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -81,6 +82,10 @@ _RESERVATION_COLUMNS = (Col("store_id", "integer"), Col("order_id", "bigint"), C
 _LEDGER_COLUMNS = (Col("store_id", "integer"), Col("sku", "text"), Col("location_id", "integer"),
                    Col("delta_on_hand", "integer"), Col("delta_reserved", "integer"), Col("reason", "text"),
                    Col("reference", "text"), Col("at", "timestamptz"))
+
+#: unique indexes two transactions may race to fill (an order arriving twice at once; two plans of one store): the
+#: loser runs again and finds what the winner wrote
+_RACED_INSERTS = ("uq_orders_store_channel_external", "uq_purchase_orders_store_supplier_cycle", "pk_plan_lines")
 
 _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, pg_errors.LockNotAvailable)
 
@@ -178,6 +183,19 @@ class SqlUnitOfWork:
             .returning(e.c.key)
         )
         return list(result.scalars())
+
+    def cancel_effect(self, key: str) -> bool:
+        e = t.effects
+        result = self.conn.execute(
+            update(e).where(e.c.store_id == self.store_id, e.c.key == key,
+                            e.c.status.in_([EffectStatus.PENDING, EffectStatus.RETRYING]))
+            .values(status=EffectStatus.CANCELLED, done_at=self._now))
+        return bool(result.rowcount)
+
+    def today(self) -> date:
+        s = t.stores
+        tz = self.conn.execute(select(s.c.timezone).where(s.c.id == self.store_id)).scalar_one()
+        return self._now.astimezone(ZoneInfo(tz)).date()
 
     def resolve_reviews(self, subject_type: str, subject_id: int, reasons: tuple[str, ...] | None, resolution: str,
                         *, holds_only: bool = False) -> int:
@@ -299,7 +317,8 @@ def _raise_if_retryable(err: Exception) -> None:
     (running again finds it and makes this a no-op), become RetryableConflict for the bus. Errors arrive wrapped
     by SQLAlchemy or, from the bulk writer, straight from psycopg."""
     orig = err.orig if isinstance(err, DBAPIError) else err
-    lost_insert_race = isinstance(orig, pg_errors.UniqueViolation) and "uq_orders_store_channel_external" in str(orig)
+    lost_insert_race = isinstance(orig, pg_errors.UniqueViolation) and any(
+        name in str(orig) for name in _RACED_INSERTS)
     if isinstance(orig, _TRANSIENT) or lost_insert_race:
         raise RetryableConflict(str(orig)) from err
 
