@@ -49,6 +49,7 @@ from backroom.orders.validation import OrderPolicy
 from backroom.replenishment import commands as replenishment_commands
 from backroom.replenishment import service as replenishment
 from backroom.replenishment.planning import PlanSettings
+from backroom.replenishment.uncertainty import Uncertainty
 from backroom.rules.engine import RuleEngine
 from backroom.service_layer.batching import Batcher, GroupCommit
 from backroom.service_layer.inbox_processing import (
@@ -486,7 +487,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
 def replenishment_settings(settings: Settings) -> replenishment.ReplenishmentSettings:
     r = settings.replenishment
     return replenishment.ReplenishmentSettings(
-        PlanSettings(r.service_level, r.dead_after_days, r.slow_cover_days, r.default_lead_time_days), r.history_days)
+        PlanSettings(service_level=r.service_level, uncertainty=Uncertainty(r.uncertainty),
+                     dead_after_days=r.dead_after_days, slow_cover_days=r.slow_cover_days,
+                     default_lead_time_days=r.default_lead_time_days), r.history_days)
 
 
 @contextlib.contextmanager

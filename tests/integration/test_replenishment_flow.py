@@ -5,14 +5,17 @@ with backorders served first, and the nightly plan as a scheduled job."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from tests.conftest import MailCatcher, order_body, rows, seed_catalog
+from tests.conftest import HttpReceiver, MailCatcher, make_settings, order_body, rows, seed_catalog
 
-from backroom.bootstrap import Backroom
+from backroom.bootstrap import Backroom, build
+from backroom.config import ReplenishmentConfig
 from backroom.errors import Conflict, InvalidInput
 from backroom.orders.commands import ResolveReviewItem
 from backroom.replenishment.commands import (
@@ -29,6 +32,19 @@ from backroom.service_layer.messagebus import DuplicateDelivery
 from backroom.shared.clock import SimulatedClock
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, mail: MailCatcher, warehouse: HttpReceiver,
+        clock: SimulatedClock) -> Iterator[Backroom]:
+    """The textbook safety stock, so the numbers below can be worked out by hand (σd = 0 for a steady seller: no
+    safety stock); the default bootstrap is unit-tested in test_plan_day.py and measured by the backtest."""
+    settings = make_settings(database_url, tmp_path, mail, warehouse).model_copy(
+        update={"replenishment": ReplenishmentConfig(uncertainty="normal")})
+    backroom = build(settings, clock=clock, migrate_schema=False)
+    yield backroom
+    backroom.close()
+
 
 ACME = Supplier("ACME", "Acme Mugs Ltd", "orders@acme.example", lead_time_days=7, moq=12, pack_multiple=6)
 PO = "PO-ACME-20261127"

@@ -23,7 +23,8 @@ import numpy as np
 
 from backroom.replenishment.demand import BoolArray, DemandSeries, FloatArray
 from backroom.replenishment.forecast import forecast
-from backroom.replenishment.policy import order_quantity, order_up_to, reorder_point, safety_stock
+from backroom.replenishment.policy import order_quantity, order_up_to
+from backroom.replenishment.uncertainty import DEFAULT_SMOOTHING, DEFAULT_WINDOW, Uncertainty, lead_time_demand
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,17 +132,25 @@ def metrics(results: Sequence[SeriesResult], unit_prices: Sequence[float] | None
 
 
 class BackroomPolicy:
-    """Forecast by demand class on the in-stock history, safety stock from the service level and both variabilities,
-    (s, S) with s the reorder point and S one cycle above it; re-planned every ``refit_every`` periods."""
+    """Forecast by demand class on the in-stock history, reorder point from lead-time demand and its uncertainty
+    (``uncertainty.lead_time_demand``: by default a bootstrap of the recent history aimed at a fill rate of
+    ``service_level``), (s, S) with S one cycle of forecast demand above s; re-planned every ``refit_every``
+    periods."""
 
     def __init__(self, service_level: float, lead_time: LeadTime, cycle: float, refit_every: int = 1,
-                 moq: int = 1, multiple: int = 1) -> None:
+                 moq: int = 1, multiple: int = 1, uncertainty: Uncertainty = Uncertainty.EMPIRICAL,
+                 fill_rate_target: bool = True, window: int = DEFAULT_WINDOW,
+                 smoothing: float = DEFAULT_SMOOTHING) -> None:
         self.service_level = service_level
         self.lead_time = lead_time
         self.cycle = cycle
         self.refit_every = refit_every
         self.moq = moq
         self.multiple = multiple
+        self.uncertainty = uncertainty
+        self.fill_rate_target = fill_rate_target
+        self.window = window
+        self.smoothing = smoothing
         self._periods_since_fit = refit_every
         self._reorder_point = 0.0
         self._order_up_to = 0.0
@@ -154,8 +163,11 @@ class BackroomPolicy:
 
     def _replan(self, series: DemandSeries) -> None:
         mean = forecast(series).mean
-        safety = safety_stock(self.service_level, mean, series.demand_sd, self.lead_time.mean, self.lead_time.sd)
-        self._reorder_point = reorder_point(mean, self.lead_time.mean, safety)
+        cycle_quantity = max(mean * self.cycle, float(self.moq)) if self.fill_rate_target else None
+        ltd = lead_time_demand(series, mean, self.lead_time.mean, self.lead_time.sd, self.service_level,
+                               method=self.uncertainty, order_quantity=cycle_quantity, window=self.window,
+                               smoothing=self.smoothing)
+        self._reorder_point = ltd.reorder_point
         self._order_up_to = order_up_to(self._reorder_point, mean, self.cycle)
         self._periods_since_fit = 0
 

@@ -4,6 +4,7 @@ the order pipeline's work: see orders/handlers.py, receive_purchase_order."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,8 +75,7 @@ def run_plan(cmd: commands.RunReplenishmentPlan, uow: ReplenishmentUnitOfWork,
     what it brings is on order)."""
     plan_settings = settings.plan
     if cmd.service_level is not None:
-        plan_settings = PlanSettings(cmd.service_level, plan_settings.dead_after_days, plan_settings.slow_cover_days,
-                                     plan_settings.default_lead_time_days)
+        plan_settings = dataclasses.replace(plan_settings, service_level=cmd.service_level)
     with uow:
         uow.plan_reader.begin_plan()
         today = uow.today()

@@ -12,6 +12,7 @@ from backroom.replenishment.backtest import (
     run,
     simulate,
 )
+from backroom.replenishment.uncertainty import Uncertainty
 
 
 def test_min_max_on_constant_demand_orders_every_other_period_and_never_runs_out() -> None:
@@ -42,8 +43,11 @@ def test_threshold_policy_waits_while_an_order_is_on_its_way() -> None:
     assert policy.order(history, on_hand=4, on_order=0) == 0
 
 
+NORMAL = Uncertainty.NORMAL
+
+
 def test_backroom_policy_on_steady_demand_is_plain_reorder_point_arithmetic() -> None:
-    policy = BackroomPolicy(service_level=0.95, lead_time=LeadTime(2), cycle=3)
+    policy = BackroomPolicy(service_level=0.95, lead_time=LeadTime(2), cycle=3, uncertainty=NORMAL)
     history = History(np.full(10, 4.0), np.ones(10, dtype=np.bool_))
     # forecast 4, σ 0 → safety 0, reorder point 8, order-up-to 20
     assert policy.order(history, on_hand=5, on_order=3) == 12
@@ -51,18 +55,35 @@ def test_backroom_policy_on_steady_demand_is_plain_reorder_point_arithmetic() ->
 
 
 def test_backroom_policy_ignores_sales_lost_to_a_stockout() -> None:
-    policy = BackroomPolicy(service_level=0.95, lead_time=LeadTime(2), cycle=3)
+    policy = BackroomPolicy(service_level=0.95, lead_time=LeadTime(2), cycle=3, uncertainty=NORMAL)
     sales = np.array([4.0, 4, 0, 0, 4, 4, 4, 4, 4, 4])
     in_stock = sales > 0
     assert policy.order(History(sales, in_stock), on_hand=8, on_order=0) == 12
 
 
 def test_backroom_policy_replans_only_every_refit_periods() -> None:
-    policy = BackroomPolicy(service_level=0.95, lead_time=LeadTime(2), cycle=3, refit_every=2)
+    policy = BackroomPolicy(service_level=0.95, lead_time=LeadTime(2), cycle=3, refit_every=2, uncertainty=NORMAL)
     flags = np.ones(10, dtype=np.bool_)
     assert policy.order(History(np.full(10, 4.0), flags), on_hand=8, on_order=0) == 12
     assert policy.order(History(np.full(10, 8.0), flags), on_hand=8, on_order=0) == 12  # same plan
     assert policy.order(History(np.full(10, 8.0), flags), on_hand=8, on_order=0) == 32  # re-planned: 16 → 40
+
+
+def test_backroom_policy_by_default_aims_the_bootstrap_at_a_fill_rate() -> None:
+    policy = BackroomPolicy(service_level=0.95, lead_time=LeadTime(1), cycle=3, smoothing=0)
+    history = History(np.full(20, 4.0), np.ones(20, dtype=np.bool_))
+    # every 1-day sample is 4; 5 % of a 12-unit cycle may go short: level 3.4 < mean 4 → no safety stock;
+    # reorder point 4, order-up-to 4 + 3 × 4 = 16
+    assert policy.order(history, on_hand=5, on_order=0) == 0
+    assert policy.order(history, on_hand=3, on_order=1) == 12
+
+
+def test_backroom_policy_with_a_cycle_service_level_covers_the_largest_lump_it_has_seen() -> None:
+    policy = BackroomPolicy(service_level=0.9, lead_time=LeadTime(1), cycle=2, fill_rate_target=False, smoothing=0)
+    history = History(np.array([0.0, 10.0] * 10), np.ones(20, dtype=np.bool_))
+    policy.order(history, on_hand=0, on_order=0)
+    # one day of demand is 0 or 10, each about half the draws: the 90 % quantile is 10
+    assert policy._reorder_point == pytest.approx(10.0, abs=1e-12)
 
 
 class _Negative:

@@ -35,7 +35,7 @@ PLAN_COLUMNS = (("SKU", "sku"), ("supplier", "supplier"), ("class", "demand_clas
 @app.command("plan")
 def plan(dry_run: bool = typer.Option(False, "--dry-run", help="compute and show; change nothing"),
          show_all: bool = typer.Option(False, "--all", help="every SKU, not only those to order or at risk"),
-         service_level: float = typer.Option(None, "--service-level", help="e.g. 0.98 (default from settings)"),
+         service_level: float = typer.Option(None, "--service-level", help="e.g. 0.995 (default from settings)"),
          day: str = typer.Option(None, "--day", help="another date (YYYY-MM-DD; with --dry-run)"),
          store: str = STORE, as_json: bool = typer.Option(False, "--json")) -> None:
     """Plan every SKU and bring today's draft purchase orders up to date (one per supplier; running it again the
