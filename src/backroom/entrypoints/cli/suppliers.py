@@ -32,7 +32,7 @@ def add(code: str, name: str = typer.Option(..., help="the supplier's name"),
         supplier = Supplier(code, name, email, lead_time, lead_time_sd, moq, multiple, parse_order_days(order_days),
                             cycle, currency.upper())
         br.handle(RecordSupplier(supplier), store)
-    console.print(f"supplier {code}: {lead_time:g} ± {lead_time_sd:g} days, MOQ {moq}, multiple {multiple}, "
+    console.print(f"supplier {supplier.code}: {lead_time:g} ± {lead_time_sd:g} days, MOQ {moq}, multiple {multiple}, "
                   f"orders on {format_order_days(supplier.order_days)}")
 
 
