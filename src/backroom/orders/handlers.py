@@ -444,6 +444,12 @@ def cancel_order(cmd: commands.CancelOrder, uow: OrdersUnitOfWork, settings: Pip
         uow.commit()
 
 
+def cancel_within(order_id: int, reason: str, actor: str, uow: OrdersUnitOfWork, settings: PipelineSettings) -> None:
+    """Cancel an order inside the caller's transaction (the support agent's, after the customer's "yes"), by the same
+    rules as CancelOrder: refused once shipped, stock released, the warehouse told, the customer emailed."""
+    _cancel(uow.orders.get(order_id), reason, actor, uow, settings)
+
+
 def _cancel(order: Order, reason: str, actor: str, uow: OrdersUnitOfWork, settings: PipelineSettings) -> None:
     if order.status == OrderStatus.CANCELLED:
         return

@@ -82,7 +82,8 @@ _LEDGER_COLUMNS = (Col("store_id", "bigint"), Col("sku", "text"), Col("location_
 def reset_store(engine: Engine, store_id: int) -> None:
     """Delete every record of one store (the demo starts fresh); other stores are untouched."""
     with engine.begin() as conn:
-        for table in ("plan_lines", "purchase_orders", "supplier_items", "suppliers",
+        for table in ("support_messages", "support_conversations", "plan_lines", "purchase_orders", "supplier_items",
+                      "suppliers",
                       "events", "decisions", "review_items", "effects", "inbox", "shipments", "reservations",
                       "order_refunds", "checkouts", "order_lines", "orders", "customers", "stock_ledger",
                       "stock_levels", "platform_stock", "platform_items", "variants", "products", "locations",

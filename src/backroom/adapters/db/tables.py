@@ -184,6 +184,8 @@ orders = Table(
     Index("ix_orders_store_fingerprint", "store_id", "fingerprint", "placed_at"),
     Index("ix_orders_store_status", "store_id", "status", "id"),
     Index("ix_orders_store_customer", "store_id", "customer_id"),
+    Index("ix_orders_store_number", "store_id", "number"),  # the support agent finds orders by their number
+    Index("ix_orders_store_email", "store_id", "email", "placed_at"),  # … and a verified customer's latest
     Index(
         "ix_orders_backorder_queue",
         "store_id",
@@ -566,4 +568,46 @@ plan_lines = Table(
     Column("day", Date, nullable=False),
     Column("line", JSONB, nullable=False),
     Column("stockout_expected", Boolean, nullable=False, server_default="false"),
+)
+
+# -- support ------------------------------------------------------------------------------------------------------
+
+support_conversations = Table(
+    "support_conversations",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("channel", String(16), nullable=False),
+    Column("external_id", Text, nullable=False),  # the caller's conversation id (widget session, email thread)
+    Column("customer_email", Text, nullable=True),
+    Column("state", JSONB, nullable=False, server_default="{}"),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("last_intent", String(64), nullable=True),
+    Column("messages", Integer, nullable=False, server_default="0"),
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("store_id", "channel", "external_id", name="uq_support_conversations_store_channel_external"),
+    Index("ix_support_conversations_store_status", "store_id", "status", "updated_at"),
+    CheckConstraint("status IN ('open', 'handed_over', 'closed')", name="status_known"),
+)
+
+support_messages = Table(
+    "support_messages",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("conversation_id", BigInteger, ForeignKey("support_conversations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("direction", String(8), nullable=False),  # in: the customer's; out: the agent's
+    Column("text", Text, nullable=False),
+    Column("intents", JSONB, nullable=False, server_default="[]"),
+    Column("confidence", Numeric(5, 4), nullable=True),
+    Column("actions", JSONB, nullable=False, server_default="[]"),
+    Column("handover", String(32), nullable=True),
+    Column("verified", Boolean, nullable=False, server_default="false"),
+    Column("citations", JSONB, nullable=False, server_default="[]"),
+    Column("latency_ms", Numeric(10, 3), nullable=True),
+    _ts("created_at"),
+    Index("ix_support_messages_conversation", "conversation_id", "id"),
+    CheckConstraint("direction IN ('in', 'out')", name="direction_known"),
 )

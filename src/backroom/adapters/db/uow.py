@@ -23,6 +23,7 @@ from backroom.adapters.db import tables as t
 from backroom.adapters.db.bulk import JSON_TEXT_ARRAY, Col, insert_rows
 from backroom.adapters.db.purchasing import SqlPlanReader, SqlPurchaseOrderRepository, SqlSupplierRepository
 from backroom.adapters.db.rules import SqlRuleRepository
+from backroom.adapters.db.support import SqlConversationRepository, SqlSupportReader
 from backroom.adapters.queue.defer import defer_effect_jobs
 from backroom.customers.model import CustomerProfile, MarketingConsent
 from backroom.errors import NotFound, RetryableConflict
@@ -304,6 +305,14 @@ class SqlUnitOfWork:
     @property
     def plan_reader(self) -> SqlPlanReader:
         return SqlPlanReader(self)
+
+    @property
+    def conversations(self) -> SqlConversationRepository:
+        return SqlConversationRepository(self)
+
+    @property
+    def support_reader(self) -> SqlSupportReader:
+        return SqlSupportReader(self)
 
 
 def _any(column: Any, values: Iterable[Any]) -> Any:

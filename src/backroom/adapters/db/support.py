@@ -1,0 +1,120 @@
+"""The support agent's storage: conversations with their memory and transcript, and the read-only facts it may use
+(orders by number or by customer, what a customer spent, the catalog and its stock)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from backroom.adapters.db import tables as t
+from backroom.support.model import OrderFacts, ProductFacts, Shipment
+from backroom.support.ports import Conversation, StoredMessage
+
+if TYPE_CHECKING:
+    from backroom.adapters.db.uow import SqlUnitOfWork
+
+TRANSCRIPT = 20  # the recent messages a handover shows
+
+
+class SqlConversationRepository:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def open(self, channel: str, external_id: str, customer_email: str | None) -> Conversation:
+        c, now = t.support_conversations, self.uow._now
+        self.uow.execute(pg_insert(c).values(
+            store_id=self.uow.store_id, channel=channel, external_id=external_id, customer_email=customer_email,
+            created_at=now, updated_at=now).on_conflict_do_nothing(
+            index_elements=["store_id", "channel", "external_id"]))
+        row = self.uow.execute(select(c).where(c.c.store_id == self.uow.store_id, c.c.channel == channel,
+                                               c.c.external_id == external_id).with_for_update()).one()
+        m = t.support_messages
+        recent = self.uow.execute(select(m.c.direction, m.c.text).where(m.c.conversation_id == row.id)
+                                  .order_by(m.c.id.desc()).limit(TRANSCRIPT)).all()
+        return Conversation(row.id, row.channel, row.external_id, row.customer_email or customer_email,
+                            dict(row.state), row.status, row.messages, [(r.direction, r.text) for r in recent[::-1]])
+
+    def add_messages(self, conversation: Conversation, messages: Sequence[StoredMessage]) -> None:
+        self.uow.execute(pg_insert(t.support_messages), [
+            {"store_id": self.uow.store_id, "conversation_id": conversation.id, "direction": m.direction,
+             "text": m.text, "intents": list(m.intents), "confidence": m.confidence, "actions": list(m.actions),
+             "handover": m.handover, "verified": m.verified,
+             "citations": [{"file": c.file, "heading": c.heading} for c in m.citations],
+             "latency_ms": m.latency_ms, "created_at": self.uow._now} for m in messages])
+        conversation.messages += len(messages)
+
+    def save(self, conversation: Conversation, last_intent: str | None) -> None:
+        c = t.support_conversations
+        self.uow.execute(update(c).where(c.c.id == conversation.id).values(
+            state=conversation.state, status=conversation.status, last_intent=last_intent,
+            messages=conversation.messages, customer_email=conversation.customer_email, updated_at=self.uow._now))
+
+
+_ORDER = text(
+    "SELECT o.id, o.number, o.email, o.status, o.placed_at, o.updated_at, o.total, o.currency,"
+    "  coalesce(o.shipping_address->>'postal_code', '') AS postal_code,"
+    "  (SELECT coalesce(json_agg(json_build_array(l.title, l.quantity) ORDER BY l.line_no), '[]')"
+    "   FROM order_lines l WHERE l.order_id = o.id) AS items,"
+    "  (SELECT coalesce(json_agg(json_build_array(s.carrier, s.tracking_number, s.tracking_url, s.shipped_at)"
+    "   ORDER BY s.id), '[]') FROM shipments s WHERE s.order_id = o.id) AS shipments"
+    " FROM orders o WHERE o.store_id = :s")
+
+
+class SqlSupportReader:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def order_by_number(self, number: str) -> tuple[int, OrderFacts] | None:
+        bare = number.strip().lstrip("#")
+        rows = self.uow.execute(text(_ORDER.text + " AND o.number = ANY(:n) ORDER BY o.id DESC LIMIT 1"),
+                                {"s": self.uow.store_id, "n": [bare, f"#{bare}"]}).all()
+        return (int(rows[0].id), _facts(rows[0])) if rows else None
+
+    def recent_orders(self, email: str, limit: int) -> list[OrderFacts]:
+        rows = self.uow.execute(text(_ORDER.text + " AND o.email = :e ORDER BY o.placed_at DESC LIMIT :n"),
+                                {"s": self.uow.store_id, "e": email.lower(), "n": limit}).all()
+        return [_facts(r) for r in rows]
+
+    def customer_spend(self, email: str) -> Decimal:
+        spent = self.uow.execute(text(
+            "SELECT coalesce(sum(total), 0) FROM orders WHERE store_id = :s AND email = :e AND status <> 'cancelled'"),
+            {"s": self.uow.store_id, "e": email.lower()}).scalar_one()
+        return Decimal(spent)
+
+    def catalog_names(self) -> list[str]:
+        rows = self.uow.execute(text(
+            "SELECT DISTINCT p.title, v.title AS variant FROM products p JOIN variants v ON v.product_id = p.id"
+            " WHERE p.store_id = :s"), {"s": self.uow.store_id}).all()
+        names = {r.title for r in rows} | {f"{r.title} — {r.variant}" for r in rows
+                                           if r.variant and r.variant not in ("Default Title", r.title)}
+        return sorted(names)
+
+    def product(self, name: str) -> ProductFacts | None:
+        title, _, variant = name.partition(" — ")
+        row = self.uow.execute(text(
+            "SELECT p.title, min(v.price) AS price, coalesce(sum(st.available), 0) AS available,"
+            "  (SELECT currency FROM stores WHERE id = :s) AS currency"
+            " FROM products p JOIN variants v ON v.product_id = p.id"
+            " LEFT JOIN (SELECT sku, sum(on_hand - reserved) AS available FROM stock_levels WHERE store_id = :s"
+            "  GROUP BY sku) st ON st.sku = v.sku"
+            " WHERE p.store_id = :s AND p.title = :t AND (:v = '' OR v.title = :v) GROUP BY p.title"),
+            {"s": self.uow.store_id, "t": title, "v": variant}).first()
+        if row is None:
+            return None
+        return ProductFacts(name, int(row.available), row.price, row.currency)
+
+
+def _facts(r: Any) -> OrderFacts:
+    shipments = tuple(Shipment(c, n, u, None) for c, n, u, _at in r.shipments)
+    shipped = [s for s in r.shipments if s[3]]
+    expected = None
+    if r.status == "shipped" and shipped:
+        expected = datetime.fromisoformat(str(shipped[-1][3])).date() + timedelta(days=2)
+    return OrderFacts(r.number, r.email, r.postal_code, r.status, r.placed_at, Decimal(r.total), r.currency,
+                      tuple((str(title), int(q)) for title, q in r.items), shipments,
+                      r.updated_at if r.status == "delivered" else None, expected)

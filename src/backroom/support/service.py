@@ -1,0 +1,131 @@
+"""The support agent as a use case: a channel's message in, the agent's reply out, in one transaction with the
+conversation's memory, the transcript, the audit decision, the action (a cancellation runs through the order
+pipeline's own rules) and, on handover, a review item holding what a person needs to take over."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from backroom.errors import Conflict, InvalidInput
+from backroom.orders import handlers as order_handlers
+from backroom.service_layer.messages import Decision, RecordedEvent, ReviewRequest
+from backroom.support.agent import AgentPolicy, SupportAgent
+from backroom.support.commands import HandleSupportMessage
+from backroom.support.model import Channel, Citation, ConversationState, OrderFacts, ProductFacts, Reply, Sender
+from backroom.support.ports import Interpreter, PolicyAnswers, StoredMessage, SupportUnitOfWork
+
+#: the review item a handed-over conversation waits in
+SUPPORT_HANDOVER = "support_handover"
+SUBJECT = "conversation"
+MAX_MESSAGE_CHARS = 10_000
+POLICY_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SupportSettings:
+    interpreter: Interpreter
+    policies: PolicyAnswers
+    agent: AgentPolicy = field(default_factory=AgentPolicy)
+    pipeline: order_handlers.PipelineSettings = field(default_factory=order_handlers.PipelineSettings)
+
+
+@dataclass(frozen=True)
+class SupportOutcome:
+    conversation_id: str
+    reply: Reply
+    latency_ms: float
+
+
+class _Tools:
+    """The agent's tools over one unit of work: reads from the store's records, the cancellation through the order
+    pipeline (stock released, warehouse told, the customer emailed) in this same transaction."""
+
+    def __init__(self, uow: SupportUnitOfWork, settings: SupportSettings) -> None:
+        self.uow = uow
+        self.settings = settings
+
+    def find_order(self, number: str) -> OrderFacts | None:
+        found = self.uow.support_reader.order_by_number(number)
+        return None if found is None else found[1]
+
+    def recent_orders(self, email: str, limit: int = 3) -> list[OrderFacts]:
+        return self.uow.support_reader.recent_orders(email, limit)
+
+    def customer_spend(self, email: str) -> Decimal:
+        return self.uow.support_reader.customer_spend(email)
+
+    def cancel_order(self, number: str, reason: str) -> str:
+        found = self.uow.support_reader.order_by_number(number)
+        if found is None:
+            raise Conflict(f"order {number} not found", code="not_found")
+        order_handlers.cancel_within(found[0], reason, "support_agent", self.uow, self.settings.pipeline)
+        return "cancelled"
+
+    def find_product(self, names: tuple[str, ...]) -> ProductFacts | None:
+        for name in names:
+            product = self.uow.support_reader.product(name)
+            if product is not None:
+                return product
+        return None
+
+    def policy_answer(self, question: str) -> tuple[str, Citation] | None:
+        return self.settings.policies.answer(question)
+
+
+def handle_support_message(cmd: HandleSupportMessage, uow: SupportUnitOfWork,
+                           settings: SupportSettings) -> SupportOutcome:
+    started = time.perf_counter()
+    text = _clean(cmd.text)
+    channel = Channel(cmd.channel)
+    sender = Sender(channel, (cmd.sender_email or "").strip().lower() or None, cmd.sender_verified, cmd.sender_name)
+    with uow:
+        conversation = uow.conversations.open(channel.value, cmd.conversation_id, sender.email)
+        state = ConversationState.from_dict(conversation.state)
+        understanding = settings.interpreter.understand(text, uow.support_reader.catalog_names())
+        reply = SupportAgent(_Tools(uow, settings), settings.agent).respond(text, sender, understanding, state)
+        latency = (time.perf_counter() - started) * 1000
+        uow.conversations.add_messages(conversation, [
+            StoredMessage("in", text, verified=sender.verified),
+            StoredMessage("out", reply.text, reply.intents, reply.confidence, reply.actions,
+                          reply.handover.value if reply.handover else None, reply.verified, reply.citations,
+                          round(latency, 3))])
+        conversation.transcript += [("in", text), ("out", reply.text)]
+        newly_handed = reply.handover is not None and conversation.status != "handed_over"
+        conversation.state = state.as_dict()
+        conversation.status = "handed_over" if state.handed_over is not None else "open"
+        uow.conversations.save(conversation, understanding.intent)
+        uow.record_decision(Decision(
+            f"support:{channel.value}", "support_agent", POLICY_VERSION, SUBJECT, conversation.id,
+            {"intent": understanding.intent, "confidence": round(understanding.confidence, 4),
+             "in_scope": understanding.in_scope, "verified": reply.verified, "turn": state.turns},
+            {"actions": reply.actions, "handover": reply.handover.value if reply.handover else None,
+             "citations": [f"{c.file}#{c.heading}" for c in reply.citations]}))
+        if newly_handed:
+            _hand_over(uow, conversation.id, conversation.transcript, reply, sender)
+        uow.commit()
+    return SupportOutcome(cmd.conversation_id, reply, latency)
+
+
+def _hand_over(uow: SupportUnitOfWork, conversation_id: int, transcript: Sequence[tuple[str, str]], reply: Reply,
+               sender: Sender) -> None:
+    reason = reply.handover.value if reply.handover else ""
+    uow.request_review(ReviewRequest(
+        SUPPORT_HANDOVER, SUBJECT, conversation_id,
+        f"Support conversation {conversation_id}: {reason.replace('_', ' ')}",
+        {"reason": reason, "summary": reply.handover_summary, "suggested_reply": reply.suggested_reply,
+         "intents": reply.intents, "verified": reply.verified, "channel": sender.channel.value,
+         "transcript": [{"from": "customer" if d == "in" else "agent", "text": t} for d, t in transcript[-20:]]},
+        ("dismiss",)))
+    uow.record_event(RecordedEvent("support_handed_over", SUBJECT, conversation_id,
+                                   {"reason": reason, "verified": reply.verified}))
+
+
+def _clean(text: str) -> str:
+    """A customer's text as data: control characters dropped, length capped; an empty message is refused."""
+    kept = "".join(c for c in text if c in "\n\t" or c.isprintable())[:MAX_MESSAGE_CHARS].strip()
+    if not kept:
+        raise InvalidInput("the message is empty", code="empty_message")
+    return kept
