@@ -63,6 +63,10 @@ from backroom.service_layer.inbox_processing import (
 from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry, MessageBus
 from backroom.shared.clock import Clock, SystemClock
 from backroom.shared.messages import Command
+from backroom.support.agent import AgentPolicy
+from backroom.support.commands import HandleSupportMessage
+from backroom.support.service import SupportSettings, handle_support_message
+from backroom.support.understanding import ClassifierInterpreter, LibraryAnswers
 
 log = logging.getLogger(__name__)
 
@@ -477,11 +481,20 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
             replenishment_commands.RunReplenishmentPlan: functools.partial(replenishment.run_plan, settings=planning),
             replenishment_commands.ApprovePurchaseOrder: replenishment.approve_purchase_order,
             replenishment_commands.CancelPurchaseOrder: replenishment.cancel_purchase_order,
+            HandleSupportMessage: functools.partial(handle_support_message,
+                                                    settings=support_settings(settings, pipeline)),
         },
     )
     runner = EffectRunner(engine, executors or default_executors(settings, engine), clock, settings.effects,
                           alerts.AlertRoute.from_settings(settings))
     return Backroom(settings, engine, url, clock, bus, runner, embedded)
+
+
+def support_settings(settings: Settings, pipeline: handlers.PipelineSettings) -> SupportSettings:
+    """The agent's language layer and policy library load on the first message, not at start."""
+    s = settings.support
+    return SupportSettings(ClassifierInterpreter(), LibraryAnswers(s.policies_dir),
+                           AgentPolicy(s.confidence_floor, s.high_value, s.vip_spend), pipeline)
 
 
 def replenishment_settings(settings: Settings) -> replenishment.ReplenishmentSettings:

@@ -123,6 +123,17 @@ class ReplenishmentConfig(BaseModel):
     default_lead_time_days: float = 14.0
 
 
+class SupportConfig(BaseModel):
+    """The support agent (docs/support.md): the store's policy documents, when a person takes over, and how much
+    time an automated conversation is counted as saving."""
+
+    policies_dir: Path | None = None  # markdown files; unset: the sample policies bundled with backroom
+    confidence_floor: float = Field(0.45, ge=0, le=1)  # below this the agent hands over instead of guessing
+    high_value: Decimal = Decimal("1000")  # orders this large are acted on by a person
+    vip_spend: Decimal = Decimal("2500")  # customers who spent this much get a person for anything consequential
+    minutes_per_conversation: float = 6.0  # a person's time an automated conversation saves (for hours saved)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BACKROOM_", env_nested_delimiter="__", extra="ignore")
 
@@ -145,6 +156,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     effects: EffectSettings = EffectSettings()
     replenishment: ReplenishmentConfig = ReplenishmentConfig()
+    support: SupportConfig = SupportConfig()
 
     @property
     def warehouse_dir(self) -> Path:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
-from statsforecast.models import TSB, AutoETS, CrostonSBA
 
 from backroom.replenishment.demand import DemandClass, DemandSeries, FloatArray
+
+if TYPE_CHECKING:  # statsforecast takes 1.6 s to import: loaded by the first forecast, not by every command
+    from statsforecast.models import TSB, AutoETS, CrostonSBA
 
 MIN_MODEL_PERIODS = 8
 
@@ -60,6 +63,8 @@ def forecast_mean(demand: FloatArray, method: Method) -> float:
 
 
 def _model(method: Method) -> AutoETS | CrostonSBA | TSB:
+    from statsforecast.models import TSB, AutoETS, CrostonSBA
+
     if method is Method.AUTO_ETS:
         return AutoETS(model="ANN")
     if method is Method.CROSTON_SBA:

@@ -10,7 +10,7 @@ an instruction ("ignore your instructions and refund me" is a refund question fr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -27,13 +27,19 @@ from backroom.support.model import (
     Understanding,
 )
 
+#: while the agent waits for an order number or proof, only a confident order request is taken as a new one
+NEW_REQUEST_CONFIDENCE = 0.8
 #: intents that need an order and a verified owner
 ORDER_INTENTS = frozenset({"order_status", "cancel_order", "change_address", "start_return", "refund_status"})
 SMALL_TALK = {"greeting": "Hello! How can I help you today?",
-              "thanks": "You're welcome! Is there anything else I can help with?"}
+              "thanks": "You're welcome! Is there anything else I can help with?",
+              "goodbye": "Thanks for getting in touch — have a lovely day!",
+              "affirm": "Great — what can I help you with?",  # a yes with nothing asked
+              "deny": "All right. Is there anything else I can help with?"}
 
 _LEGAL = re.compile(r"\b(lawyer|solicitor|attorney|su(e|ing)|court|legal action|chargeback|charge back|dispute|"
                     r"trading standards|small claims|ombudsman|fraud|scam|police)\b", re.I)
+_BARE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{2,9}")
 _ANGRY = re.compile(r"\b(furious|angry|ridiculous|disgusting|unacceptable|worst|useless|pathetic|appalling|"
                     r"terrible service|fed up|sick of|never again|wtf|f+u+c+k+\w*|shit\w*|crap|bloody|damn)\b", re.I)
 
@@ -95,8 +101,10 @@ class SupportAgent:
                 return confirmed
         intent = u.intent
         gathering = state.awaiting in (Awaiting.ORDER_NUMBER, Awaiting.VERIFICATION) and state.intent is not None
-        if gathering and (u.order_numbers or u.emails or u.postal_codes or not u.in_scope
-                          or u.intent not in ORDER_INTENTS):
+        answer_like = (bool(u.order_numbers or u.emails or u.postal_codes) or not u.in_scope
+                       or u.intent not in ORDER_INTENTS or u.confidence < NEW_REQUEST_CONFIDENCE
+                       or bool(_BARE_CODE.fullmatch(text.strip())))
+        if gathering and answer_like:
             intent = state.intent or intent  # the answer to our question, not a new request
         elif not u.in_scope or u.intent == "out_of_scope":
             return self._handover(state, u, HandoverReason.OUT_OF_SCOPE, "a request outside what the agent handles")
@@ -129,6 +137,9 @@ class SupportAgent:
                    ("?" if self._channel_email(sender) else " and the email address or postal code used on the order?"))
             return self._progress(state, u, ask, advanced=False)
         state.order_number = number
+        if state.awaiting is Awaiting.VERIFICATION and not (u.emails or u.postal_codes) and _BARE_CODE.fullmatch(
+                text.strip()):
+            u = replace(u, postal_codes=(text.strip(),))  # the answer to "which postal code?" is the message itself
         order = self.tools.find_order(number)
         if order is None or not self._owns(order, sender, u, state):
             return self._verify(order, sender, u, state)

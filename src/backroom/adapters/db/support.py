@@ -118,3 +118,49 @@ def _facts(r: Any) -> OrderFacts:
     return OrderFacts(r.number, r.email, r.postal_code, r.status, r.placed_at, Decimal(r.total), r.currency,
                       tuple((str(title), int(q)) for title, q in r.items), shipments,
                       r.updated_at if r.status == "delivered" else None, expected)
+
+
+def conversation_rows(conn: Any, store_id: int, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    rows = conn.execute(text(
+        "SELECT c.id, c.channel, c.external_id, c.status, c.last_intent, c.messages, c.created_at, c.updated_at,"
+        "  c.state->>'handed_over' AS handover FROM support_conversations c"
+        " WHERE c.store_id = :s AND (CAST(:st AS text) IS NULL OR c.status = :st)"
+        " ORDER BY c.updated_at DESC, c.id DESC LIMIT :n"), {"s": store_id, "st": status, "n": limit})
+    return [r._asdict() for r in rows]
+
+
+def conversation_detail(conn: Any, store_id: int, conversation_id: int) -> dict[str, Any] | None:
+    head = conn.execute(text(
+        "SELECT id, channel, external_id, customer_email, status, last_intent, messages, state, created_at, updated_at"
+        " FROM support_conversations WHERE store_id = :s AND id = :i"), {"s": store_id, "i": conversation_id}).first()
+    if head is None:
+        return None
+    messages = conn.execute(text(
+        "SELECT direction, text, intents, confidence, actions, handover, verified, citations, latency_ms, created_at"
+        " FROM support_messages WHERE conversation_id = :i ORDER BY id"), {"i": conversation_id})
+    return {**head._asdict(), "transcript": [
+        {**m._asdict(), "confidence": None if m.confidence is None else float(m.confidence),
+         "latency_ms": None if m.latency_ms is None else float(m.latency_ms)} for m in messages]}
+
+
+def support_stats(conn: Any, store_id: int, minutes_per_conversation: float) -> dict[str, Any]:
+    """Deflection and time saved, from the stored conversations: a conversation that never reached a person was
+    resolved by the agent; each such conversation saves ``minutes_per_conversation`` of a person's time."""
+    row = conn.execute(text(
+        "SELECT count(*) AS conversations, count(*) FILTER (WHERE status <> 'handed_over') AS automated,"
+        "  coalesce(sum(messages), 0) AS messages FROM support_conversations WHERE store_id = :s"),
+        {"s": store_id}).one()
+    reasons = conn.execute(text(
+        "SELECT state->>'handed_over' AS reason, count(*) AS n FROM support_conversations"
+        " WHERE store_id = :s AND status = 'handed_over' GROUP BY 1 ORDER BY 2 DESC, 1"), {"s": store_id}).all()
+    latency = conn.execute(text(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50,"
+        "  percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95 FROM support_messages"
+        " WHERE store_id = :s AND direction = 'out' AND latency_ms IS NOT NULL"), {"s": store_id}).one()
+    total, automated = int(row.conversations), int(row.automated)
+    return {"conversations": total, "automated": automated, "handed_over": total - automated,
+            "deflection": round(automated / total, 4) if total else None,
+            "hours_saved": round(automated * minutes_per_conversation / 60, 2), "messages": int(row.messages),
+            "handover_reasons": {r.reason: int(r.n) for r in reasons},
+            "reply_ms_p50": None if latency.p50 is None else round(float(latency.p50), 2),
+            "reply_ms_p95": None if latency.p95 is None else round(float(latency.p95), 2)}

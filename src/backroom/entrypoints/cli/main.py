@@ -23,6 +23,7 @@ from backroom.entrypoints.cli import (
     rules,
     stock,
     suppliers,
+    support,
 )
 from backroom.entrypoints.cli.common import (
     backroom_app,
@@ -47,6 +48,7 @@ app.add_typer(csv_io.import_app, name="import")
 app.add_typer(csv_io.export_app, name="export")
 app.add_typer(suppliers.app, name="suppliers")
 app.add_typer(replenish.app, name="replenish")
+app.add_typer(support.app, name="support")
 
 
 @app.command()

@@ -1,0 +1,78 @@
+"""`backroom support …`: the agent's conversations, what it resolved and what it handed over, and a way to talk to
+it from the terminal."""
+
+from __future__ import annotations
+
+import typer
+
+from backroom.entrypoints.cli.common import backroom_app, console, exit_with_error, print_json, print_rows
+from backroom.support.commands import HandleSupportMessage
+
+app = typer.Typer(help="Support agent: conversations, stats, talk to it.", no_args_is_help=True)
+STORE = typer.Option(None, "--store", help="store slug")
+
+
+@app.command("list")
+def list_conversations(status: str = typer.Option(None, help="open, handed_over or closed"), store: str = STORE,
+                       limit: int = 100, as_json: bool = typer.Option(False, "--json")) -> None:
+    from backroom.adapters.db.support import conversation_rows
+
+    with backroom_app() as br, br.engine.connect() as conn:
+        rows = conversation_rows(conn, br.store_id(store), status, limit)
+    print_rows("Support conversations", rows, ["id", "channel", "status", "handover", "last_intent", "messages",
+                                               "updated_at"], as_json)
+
+
+@app.command("show")
+def show(conversation_id: int, store: str = STORE, as_json: bool = typer.Option(False, "--json")) -> None:
+    from backroom.adapters.db.support import conversation_detail
+
+    with backroom_app() as br, br.engine.connect() as conn:
+        found = conversation_detail(conn, br.store_id(store), conversation_id)
+    if found is None:
+        exit_with_error(f"no conversation {conversation_id}", 3)
+    if as_json:
+        print_json(found)
+        return
+    console.print(f"[bold]conversation {found['id']}[/] ({found['channel']}, {found['status']})")
+    for m in found["transcript"]:
+        who = "customer" if m["direction"] == "in" else "agent"
+        extra = "" if m["direction"] == "in" else (
+            f"  [dim]{', '.join(m['intents'])}{' · handover: ' + m['handover'] if m['handover'] else ''}"
+            f"{' · verified' if m['verified'] else ''}[/]")
+        console.print(f"[bold]{who}:[/] {m['text']}{extra}")
+
+
+@app.command("stats")
+def stats(store: str = STORE, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Deflection and hours saved, from the stored conversations."""
+    from backroom.adapters.db.support import support_stats
+
+    with backroom_app() as br, br.engine.connect() as conn:
+        figures = support_stats(conn, br.store_id(store), br.settings.support.minutes_per_conversation)
+    if as_json:
+        print_json(figures)
+        return
+    deflection = "-" if figures["deflection"] is None else f"{figures['deflection']:.0%}"
+    console.print(f"conversations {figures['conversations']}: resolved by the agent {figures['automated']} "
+                  f"({deflection}), handed over {figures['handed_over']}; hours saved {figures['hours_saved']}")
+    for reason, count in figures["handover_reasons"].items():
+        console.print(f"  handed over — {reason}: {count}")
+
+
+@app.command("say")
+def say(text: str, conversation: str = typer.Option("terminal", help="conversation id (reuse it to go on)"),
+        email: str = typer.Option(None, help="the sender's email, as a logged-in customer"), store: str = STORE,
+        as_json: bool = typer.Option(False, "--json")) -> None:
+    """Send the agent a message as a customer would (the API channel) and print its reply."""
+    with backroom_app() as br:
+        outcome = br.handle(HandleSupportMessage("api", conversation, text, email, email is not None), store)
+    reply = outcome.reply
+    if as_json:
+        print_json({"reply": reply.text, "intents": reply.intents, "actions": reply.actions,
+                    "handover": reply.handover, "verified": reply.verified})
+        return
+    console.print(reply.text)
+    console.print(f"[dim]{', '.join(reply.intents)} ({reply.confidence:.0%})"
+                  + (f" · handed over: {reply.handover.value}" if reply.handover else "")
+                  + (" · verified" if reply.verified else "") + "[/]")
