@@ -18,3 +18,7 @@ class HandleSupportMessage(Command):
     sender_email: str | None = None
     sender_verified: bool = False
     sender_name: str | None = None
+    #: an email's subject, own Message-ID and thread, so the reply goes back in the same thread
+    subject: str | None = None
+    message_id: str | None = None
+    references: tuple[str, ...] = ()

@@ -11,12 +11,15 @@ from decimal import Decimal
 
 from backroom.errors import Conflict, InvalidInput
 from backroom.orders import handlers as order_handlers
+from backroom.service_layer.effects import EffectRequest
 from backroom.service_layer.messages import Decision, RecordedEvent, ReviewRequest
 from backroom.support.agent import AgentPolicy, SupportAgent
 from backroom.support.commands import HandleSupportMessage
 from backroom.support.model import Channel, Citation, ConversationState, OrderFacts, ProductFacts, Reply, Sender
 from backroom.support.ports import Interpreter, PolicyAnswers, StoredMessage, SupportUnitOfWork
 
+#: the automation the agent's email replies run under (`backroom automation support_emails shadow`: record them)
+SUPPORT_EMAILS = "support_emails"
 #: the review item a handed-over conversation waits in
 SUPPORT_HANDOVER = "support_handover"
 SUBJECT = "conversation"
@@ -105,6 +108,8 @@ def handle_support_message(cmd: HandleSupportMessage, uow: SupportUnitOfWork,
              "citations": [f"{c.file}#{c.heading}" for c in reply.citations]}))
         if newly_handed:
             _hand_over(uow, conversation.id, conversation.transcript, reply, sender)
+        if channel is Channel.EMAIL and sender.email:
+            uow.request_effect(_email_reply(cmd, uow.store_id, conversation.id, state.turns, sender, reply))
         uow.commit()
     return SupportOutcome(cmd.conversation_id, reply, latency)
 
@@ -121,6 +126,21 @@ def _hand_over(uow: SupportUnitOfWork, conversation_id: int, transcript: Sequenc
         ("dismiss",)))
     uow.record_event(RecordedEvent("support_handed_over", SUBJECT, conversation_id,
                                    {"reason": reason, "verified": reply.verified}))
+
+
+def _email_reply(cmd: HandleSupportMessage, store_id: int, conversation_id: int, turn: int, sender: Sender,
+                 reply: Reply) -> EffectRequest:
+    """The reply to an inbound email, in its thread (In-Reply-To and References), sent by a worker over SMTP; its
+    key (and so its Message-ID) is the conversation's turn, so a retried send is one email."""
+    subject = cmd.subject or "Your message"
+    references = [*cmd.references, *([cmd.message_id] if cmd.message_id else [])]
+    return EffectRequest(
+        "email", f"support-reply:{store_id}:{conversation_id}:{turn}", SUPPORT_EMAILS,
+        {"to": sender.email, "template": "support_reply",
+         "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}",
+         "context": {"name": sender.name or "", "text": reply.text},
+         "headers": {"In-Reply-To": cmd.message_id or "", "References": " ".join(references)}},
+        subject_id=conversation_id)
 
 
 def _clean(text: str) -> str:

@@ -23,6 +23,7 @@ SUBJECTS = {
     "shipping_confirmation": "Your order {order_number} has shipped",
     "order_cancelled": "Your order {order_number} has been cancelled",
     "purchase_order": "Purchase order {po_number}",
+    "support_reply": "Re: your message",
     "message": "{subject}",  # a rule's or an alert's own text
 }
 
@@ -42,6 +43,9 @@ class TemplateRenderer:
         return subject, text, html
 
 
+THREAD_HEADERS = frozenset({"In-Reply-To", "References"})
+
+
 def message_id(key: str) -> str:
     return "<" + re.sub(r"[^A-Za-z0-9._-]", ".", key) + "@backroom>"
 
@@ -58,7 +62,10 @@ class SmtpSender:
         msg = EmailMessage()
         msg["From"] = self.settings.sender
         msg["To"] = payload["to"]
-        msg["Subject"] = subject
+        msg["Subject"] = payload.get("subject") or subject  # a reply keeps its thread's subject
+        for name, value in payload.get("headers", {}).items():  # In-Reply-To, References: the thread
+            if name in THREAD_HEADERS and value:
+                msg[name] = value
         msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = message_id(key)
         msg["Idempotency-Key"] = key

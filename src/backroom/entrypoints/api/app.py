@@ -140,9 +140,11 @@ def create_app(backroom: Backroom, with_worker: bool = False, *, close_at_shutdo
     from backroom.entrypoints.api.replenishment import router as replenishment  # it builds on this module's parts
 
     api.include_router(replenishment)
+    from backroom.entrypoints.api.support import inbound as support_inbound
     from backroom.entrypoints.api.support import router as support
 
     api.include_router(support)
+    api.include_router(support_inbound)
     return api
 
 

@@ -5,17 +5,35 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
 from backroom.adapters.db import support as support_db
-from backroom.entrypoints.api.app import BackroomDep, StoreScope, _Body, require_token
-from backroom.errors import NotFound
+from backroom.entrypoints.api.app import (
+    MAX_INBOUND_BYTES,
+    SIGNATURE_HEADER,
+    ApiProblem,
+    BackroomDep,
+    StoreHeader,
+    StoreScope,
+    _Body,
+    _keep_rejected,
+    _read_body,
+    require_token,
+    store_slug,
+)
+from backroom.errors import InvalidInput, NotFound, SignatureInvalid
+from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry
+from backroom.shared.hashing import signature_matches
 from backroom.support.commands import HandleSupportMessage
+from backroom.support.email_in import parse_inbound
 from backroom.support.model import Channel
 from backroom.support.service import SupportOutcome
 
 router = APIRouter(prefix="/api/support", dependencies=[Depends(require_token)], tags=["support"])
+inbound = APIRouter(tags=["support"])
+EMAIL_SOURCE = "email"
 
 
 class SenderIn(_Body):
@@ -71,3 +89,41 @@ def stats(backroom: BackroomDep, store: StoreScope) -> dict[str, Any]:
     """Deflection (conversations the agent resolved without a person) and the hours that saved."""
     with backroom.engine.connect() as conn:
         return support_db.support_stats(conn, store.id, backroom.settings.support.minutes_per_conversation)
+
+
+@inbound.post(
+    "/inbound/email",
+    summary="A customer's email to the support agent: the raw RFC 822 message, signed with the inbound secret",
+    responses={400: {"description": "not an email the agent can read"}, 401: {"description": "bad signature"},
+               503: {"description": "no inbound secret configured"}},
+)
+async def inbound_email(
+    request: Request, backroom: BackroomDep,
+    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None, store: StoreHeader = None,
+) -> dict[str, Any]:
+    """Your mail provider's inbound route (or a forwarding script) posts each message here. The sender's address is
+    the customer's identity (the provider checks SPF/DKIM); the reply goes back over SMTP in the same thread. A
+    message is handled once by its Message-ID: a repeated delivery answers ``duplicate``."""
+    secret = backroom.settings.inbound_secret.get_secret_value() if backroom.settings.inbound_secret else ""
+    if not secret:
+        raise ApiProblem(503, "inbound_not_configured", "inbound email is disabled: set BACKROOM_INBOUND_SECRET")
+    body = await _read_body(request, MAX_INBOUND_BYTES)
+    slug = store_slug(backroom, store)
+    kept = InboxEntry.from_raw(EMAIL_SOURCE, None, "email", body, {})  # kept under its hash if it is refused
+    if not signature_matches(secret, body, signature):
+        await run_in_threadpool(_keep_rejected, backroom, slug, kept, SignatureInvalid.code)
+        raise SignatureInvalid(f"{SIGNATURE_HEADER} is missing or does not match the body")
+    try:
+        mail = parse_inbound(body)
+    except InvalidInput as err:
+        await run_in_threadpool(_keep_rejected, backroom, slug, kept, err.code)
+        raise
+    entry = InboxEntry.from_raw(EMAIL_SOURCE, mail.message_id or None, "email", body, {})
+    command = HandleSupportMessage(Channel.EMAIL.value, mail.thread_id, mail.text, mail.sender, True,
+                                   mail.sender_name or None, mail.subject, mail.message_id or None, mail.references)
+    try:
+        outcome: SupportOutcome = await run_in_threadpool(backroom.handle, command, slug, (entry,))
+    except DuplicateDelivery:
+        return {"outcome": "duplicate", "message_id": mail.message_id}
+    return {"outcome": "answered", "message_id": mail.message_id,
+            "handover": outcome.reply.handover.value if outcome.reply.handover else None}
