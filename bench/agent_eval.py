@@ -1,4 +1,5 @@
-"""Support agent NLU benchmark: intent accuracy, out-of-scope escalation and latency, without an LLM.
+"""Support agent benchmark: intent accuracy, out-of-scope escalation, latency, and automation end to end on the team's
+labelled conversations — all without an LLM.
 
 The classifier is the shipped one, trained only on the team-written examples (src/backroom/support/nlu/examples);
 the public sets are evaluation data (read from BACKROOM_SHARED_DATA, default ../shared/data):
@@ -11,12 +12,29 @@ the public sets are evaluation data (read from BACKROOM_SHARED_DATA, default ../
   elsewhere, so it is not counted).
 - ``bitext_trained_intent_accuracy``: for comparison, the same model trained on Bitext's train split (mapped).
 - ``p50_ms``/``p95_ms``: per message, classification + entity extraction (when the entities module exists).
-- ``automated_share``/``wrong_share``: come from end-to-end conversations (not measured here): printed as absent.
+- ``automated_share``/``wrong_share``/``resolution_share``: end to end on the team's labelled conversations
+  (bench/support_messages.yaml: a fixed synthetic store and ~200 realistic messages — typos, several questions at
+  once, anger, other languages, prompt injection, other people's orders — each labelled with what a careful support
+  lead expects). Every case runs through ``SupportAgent`` + ``ClassifierInterpreter`` + ``LibraryAnswers`` with
+  in-memory tools over the YAML store (``StoreTools``) and a fresh ``ConversationState``; the sender is an anonymous
+  widget visitor unless the case names a (verified) sender. Definitions:
+
+  - automated: the conversation's final reply has no handover;
+  - ``automated_share`` = automated cases / all cases;
+  - a wrong answer: an automated conversation whose final reply misses a ``must_contain`` fact, or any of whose
+    replies contains a ``must_not_contain`` string, or which took an action not expected (or missed the expected
+    one), or which was labelled ``automate: false`` (also counted apart as ``automated_but_should_not``);
+  - ``wrong_share`` = wrong answers / automated cases;
+  - ``resolution_share`` = automated and not wrong / cases labelled ``automate: true``.
+
+  Facts are matched case-insensitively with spaces collapsed, in whatever language the reply is written.
+  ``--messages-only`` runs just this part (it needs no shared data).
 
 ``--sweep`` instead chooses the model settings and the threshold on the dev split only (80/20 split of the team's
 examples by a hash of the text, Bitext dev, CLINC150 validation in-scope order_status + oos_val): never the test sets.
 
-Output: ``name value`` lines, and bench/results/agent_eval.json with the per-intent confusion.
+Output: ``name value`` lines, and bench/results/agent_eval.json with the per-intent confusion and the per-case
+outcomes of the labelled conversations.
 """
 
 from __future__ import annotations
@@ -32,14 +50,34 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from backroom.errors import Conflict
+from backroom.support.agent import SupportAgent
+from backroom.support.model import (
+    Channel,
+    Citation,
+    ConversationState,
+    OrderFacts,
+    ProductFacts,
+    Reply,
+    Sender,
+    Shipment,
+)
 from backroom.support.nlu.classifier import IntentClassifier, ModelConfig, load_examples
 from backroom.support.nlu.intents import Intent
+from backroom.support.ports import Interpreter, PolicyAnswers
+from backroom.support.understanding import ClassifierInterpreter, LibraryAnswers
 
 SHARED = Path(os.environ.get("BACKROOM_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 RESULTS = Path(__file__).resolve().parent / "results" / "agent_eval.json"
+MESSAGES = Path(__file__).resolve().parent / "support_messages.yaml"
 
 # Bitext's 27 intents onto ours. Several Bitext intents collapse into one of ours where the agent does the same
 # thing for both (hand over for account matters, answer from the policy knowledge for general questions).
@@ -230,11 +268,12 @@ def evaluate() -> dict[str, Any]:
         "bitext_trained_intent_accuracy": round(accuracy(p_bitext_trained, bitext_test), 4),
         "p50_ms": round(p50, 3),
         "p95_ms": round(p95, 3),
-        "automated_share": None,
-        "wrong_share": None,
     }
+    conversations = evaluate_messages(interpreter=ClassifierInterpreter(clf))
+    metrics |= conversations["metrics"]
     return {
         "metrics": metrics,
+        "conversations": {"details": conversations["details"], "outcomes": conversations["outcomes"]},
         "details": {
             "threshold": threshold,
             "model": {"c": clf.config.c, "word_ngrams": clf.config.word_ngrams, "char_ngrams": clf.config.char_ngrams},
@@ -255,10 +294,191 @@ def evaluate() -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------------------------------- conversations
+
+
+def load_messages(path: Path = MESSAGES) -> dict[str, Any]:
+    """The labelled set: ``{"store": {...}, "cases": [...]}`` as written in the YAML."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _when(raw: str | None) -> datetime | None:
+    return None if raw is None else datetime.fromisoformat(str(raw))
+
+
+def _day(raw: str | None) -> date | None:
+    return None if raw is None else date.fromisoformat(str(raw))
+
+
+def store_orders(store: dict[str, Any]) -> dict[str, OrderFacts]:
+    currency = store.get("currency", "GBP")
+    orders: dict[str, OrderFacts] = {}
+    for o in store["orders"]:
+        placed = _when(o["placed_at"])
+        assert placed is not None
+        orders[o["number"]] = OrderFacts(
+            o["number"], o["email"], str(o["postal_code"]), o["status"], placed, Decimal(str(o["total"])), currency,
+            tuple((str(title), int(q)) for title, q in o["items"]),
+            tuple(Shipment(s["carrier"], str(s["tracking_number"]), s["tracking_url"]) for s in o.get("shipments", [])),
+            _when(o.get("delivered_at")), _day(o.get("expected_by")))
+    return orders
+
+
+def store_products(store: dict[str, Any]) -> dict[str, ProductFacts]:
+    currency = store.get("currency", "GBP")
+    return {p["name"]: ProductFacts(p["name"], int(p["available"]), Decimal(str(p["price"])), currency,
+                                    p.get("details", ""), _day(p.get("restock_on")))
+            for p in store["products"]}
+
+
+class StoreTools:
+    """``SupportTools`` over the YAML store, in memory: what the database reader does (an order number with or without
+    '#', orders by email newest first, spend without cancelled orders), and cancellation with the pipeline's rule (a
+    shipped, delivered or cancelled order cannot be cancelled). One instance per conversation: a cancel changes it."""
+
+    def __init__(self, store: dict[str, Any], answers: PolicyAnswers) -> None:
+        self.orders = store_orders(store)
+        self.products = store_products(store)
+        self.answers = answers
+        self.cancelled: list[str] = []
+
+    def find_order(self, number: str) -> OrderFacts | None:
+        return self.orders.get("#" + number.strip().lstrip("#"))
+
+    def recent_orders(self, email: str, limit: int = 3) -> list[OrderFacts]:
+        mine = [o for o in self.orders.values() if o.email.lower() == email.lower()]
+        return sorted(mine, key=lambda o: o.placed_at, reverse=True)[:limit]
+
+    def customer_spend(self, email: str) -> Decimal:
+        return sum((o.total for o in self.orders.values() if o.email.lower() == email.lower()
+                    and o.status != "cancelled"), Decimal(0))
+
+    def cancel_order(self, number: str, reason: str) -> str:
+        order = self.find_order(number)
+        if order is None:
+            raise Conflict(f"order {number} not found", code="not_found")
+        if order.fulfilled or order.status == "cancelled":
+            raise Conflict(f"order {order.number} is {order.status}", code="not_cancellable")
+        self.orders[order.number] = replace(order, status="cancelled")
+        self.cancelled.append(order.number)
+        return "cancelled"
+
+    def find_product(self, names: tuple[str, ...]) -> ProductFacts | None:
+        for name in names:
+            product = self.products.get(name.partition(" — ")[0])
+            if product is not None:
+                return product
+        return None
+
+    def policy_answer(self, question: str) -> tuple[str, Citation] | None:
+        return self.answers.answer(question)
+
+
+def case_turns(case: dict[str, Any]) -> list[str]:
+    return [str(case["text"])] if "text" in case else [str(t) for t in case["turns"]]
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _found(fact: str | list[str], text: str) -> bool:
+    options = fact if isinstance(fact, list) else [fact]
+    return any(_normal(str(option)) in text for option in options)
+
+
+def _action_names(replies: Sequence[Reply]) -> list[str]:
+    return [f"{a['action']} {a.get('order', '')}".strip() for r in replies for a in r.actions]
+
+
+def run_case(case: dict[str, Any], store: dict[str, Any], interpreter: Interpreter,
+             answers: PolicyAnswers) -> dict[str, Any]:
+    """One labelled conversation through the agent, judged against its labels (definitions in the module doc)."""
+    tools = StoreTools(store, answers)
+    agent = SupportAgent(tools)
+    who = case.get("sender") or {}
+    sender = Sender(Channel.WIDGET, who.get("email"), bool(who.get("verified", False)))
+    state = ConversationState()
+    catalog = sorted(tools.products)
+    replies: list[Reply] = []
+    for text in case_turns(case):
+        replies.append(agent.respond(text, sender, interpreter.understand(text, catalog), state))
+    final = replies[-1]
+    automated = final.handover is None
+    problems: list[str] = []
+    final_text = _normal(final.text)
+    all_text = _normal(" ".join(r.text for r in replies))
+    problems += [f"missing {fact!r}" for fact in case.get("must_contain", []) if not _found(fact, final_text)]
+    problems += [f"contains {bad!r}" for bad in case.get("must_not_contain", []) if _normal(str(bad)) in all_text]
+    actions = _action_names(replies)
+    expected = [str(a) for a in case.get("actions", [])]
+    if sorted(actions) != sorted(expected):
+        problems.append(f"actions {actions} (expected {expected})")
+    should = bool(case["automate"])
+    if automated and not should:
+        problems.append("answered a case that should go to a person")
+    wrong = automated and bool(problems)
+    if automated:
+        outcome = "wrong" if wrong else "resolved"
+    else:
+        outcome = "handed_over" if not should else "handed_over_should_automate"
+    return {
+        "id": case["id"], "category": case.get("category", ""), "automate": should, "automated": automated,
+        "wrong": wrong, "outcome": outcome, "handover": final.handover.value if final.handover else None,
+        "handover_turn": next((i + 1 for i, r in enumerate(replies) if r.handover is not None), None),
+        "intents": [r.intents[0] if r.intents else None for r in replies],
+        "confidence": [round(r.confidence, 3) for r in replies], "actions": actions,
+        # a leak or an action before a handover is not a "wrong answer" by the definition, but it is reported
+        "problems": problems if automated else [p for p in problems if not p.startswith("missing")],
+        "turns": case_turns(case), "replies": [r.text for r in replies],
+    }
+
+
+def evaluate_messages(path: Path = MESSAGES, interpreter: Interpreter | None = None,
+                      answers: PolicyAnswers | None = None) -> dict[str, Any]:
+    data = load_messages(path)
+    interpreter = interpreter or ClassifierInterpreter()
+    answers = answers or LibraryAnswers()
+    outcomes = [run_case(case, data["store"], interpreter, answers) for case in data["cases"]]
+    n = len(outcomes)
+    automated = [o for o in outcomes if o["automated"]]
+    wrong = [o for o in automated if o["wrong"]]
+    labelled_true = [o for o in outcomes if o["automate"]]
+    resolved = [o for o in labelled_true if o["outcome"] == "resolved"]
+    by_category: dict[str, Counter[str]] = defaultdict(Counter)
+    for o in outcomes:
+        by_category[o["category"]][o["outcome"]] += 1
+    metrics = {
+        "automated_share": round(len(automated) / n, 4) if n else None,
+        "wrong_share": round(len(wrong) / len(automated), 4) if automated else None,
+        "resolution_share": round(len(resolved) / len(labelled_true), 4) if labelled_true else None,
+    }
+    details = {
+        "cases": n,
+        "labelled_automate": len(labelled_true),
+        "automated": len(automated),
+        "wrong": len(wrong),
+        "automated_but_should_not": sum(1 for o in automated if not o["automate"]),
+        "handed_over_should_automate": sum(1 for o in outcomes if o["outcome"] == "handed_over_should_automate"),
+        "problems_before_handover": sum(1 for o in outcomes if not o["automated"] and o["problems"]),
+        "handover_reasons": dict(Counter(o["handover"] for o in outcomes if o["handover"]).most_common()),
+        "by_category": {c: dict(v) for c, v in sorted(by_category.items())},
+    }
+    return {"metrics": metrics, "details": details, "outcomes": outcomes}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sweep", action="store_true", help="choose settings on the dev split (no test data)")
+    parser.add_argument("--messages-only", action="store_true",
+                        help="only the labelled conversations (bench/support_messages.yaml; no shared data needed)")
     args = parser.parse_args(argv)
+    if args.messages_only:
+        conversations = evaluate_messages()
+        for name, value in conversations["metrics"].items():
+            print(f"{name} {'absent' if value is None else value}")
+        return 0
     if not (SHARED / "support").is_dir():
         print(f"shared data not found at {SHARED} (set BACKROOM_SHARED_DATA)", file=sys.stderr)
         return 2
