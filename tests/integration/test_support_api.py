@@ -44,7 +44,7 @@ def test_a_conversation_over_http(app: Backroom, client: TestClient) -> None:
     assert (first["intents"], first["verified"], first["handover"], first["actions"]) == (
         ["order_status"], False, None, [])
     assert first["reply"] == ("To keep your order details private, please send the email address or postal code "
-                              "used on order 1001.")
+                              "used on order #1001.")
     second = send("ada@example.com")
     assert second["reply"] == "Order #1001 is being packed at our warehouse."
     assert second["verified"] is True

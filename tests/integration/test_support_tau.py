@@ -48,7 +48,7 @@ def test_the_first_dev_task_cancels_the_pending_order_after_proof_and_a_yes(tau:
         ("cancel_pending_order", {"order_id": OLIVIA_PENDING, "reason": "no longer needed"})]
     ask = say(tau, "Hi, I won't be home when it arrives so please cancel my order #W5442520", "olivia")
     assert ask.reply.text == ("To keep your order details private, please send the email address or postal code used"
-                              " on order W5442520.")
+                              " on order #W5442520.")
     confirm = say(tau, "80218", "olivia")
     assert confirm.reply.text.startswith("I can cancel order #W5442520 (")
     assert confirm.reply.text.endswith("Shall I go ahead? Reply yes to confirm.")

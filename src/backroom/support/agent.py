@@ -40,6 +40,10 @@ SMALL_TALK = {"greeting": "Hello! How can I help you today?",
 _LEGAL = re.compile(r"\b(lawyer|solicitor|attorney|su(e|ing)|court|legal action|chargeback|charge back|dispute|"
                     r"trading standards|small claims|ombudsman|fraud|scam|police)\b", re.I)
 _BARE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{2,9}")
+_BARE_NUMBER = re.compile(r"[A-Za-z]{0,3}\d{3,20}")
+_GENERAL_QUESTION = re.compile(r"(how|can|could|do|does|will|what|when|is|are|may|should|wie|comment|cómo|como|"
+                               r"puedo|kann|peut)\b", re.I)
+_SECOND = re.compile(r"\b(and|also|plus|too)\b.{0,80}\b(how|what|can|do|does|is|are|when)\b", re.I)
 _ANGRY = re.compile(r"\b(furious|angry|ridiculous|disgusting|unacceptable|worst|useless|pathetic|appalling|"
                     r"terrible service|fed up|sick of|never again|wtf|f+u+c+k+\w*|shit\w*|crap|bloody|damn)\b", re.I)
 
@@ -106,14 +110,25 @@ class SupportAgent:
                        or bool(_BARE_CODE.fullmatch(text.strip())))
         if gathering and answer_like:
             intent = state.intent or intent  # the answer to our question, not a new request
-        elif not u.in_scope or u.intent == "out_of_scope":
-            return self._handover(state, u, HandoverReason.OUT_OF_SCOPE, "a request outside what the agent handles")
-        elif u.confidence < self.policy.confidence_floor:
+        elif not u.in_scope or u.intent == "out_of_scope" or u.confidence < self.policy.confidence_floor:
+            # before a person is called: the store's own documents may answer it (their retrieval has its own,
+            # stricter bar: a question they do not cover gets nothing)
+            answer = self.tools.policy_answer(text) if not state.awaiting else None
+            if answer is not None:
+                return self._cited(answer, u, state)
+            if not u.in_scope or u.intent == "out_of_scope":
+                return self._handover(state, u, HandoverReason.OUT_OF_SCOPE,
+                                      "a request outside what the agent handles")
             return self._handover(state, u, HandoverReason.LOW_CONFIDENCE,
                                   f"unsure what the customer wants (best guess {u.intent}, {u.confidence:.0%})")
+        reply = self._route(intent, text, sender, u, state)
+        return self._also(reply, intent, text, u, state)
+
+    def _route(self, intent: str, text: str, sender: Sender, u: Understanding, state: ConversationState) -> Reply:
         if intent in SMALL_TALK:
             state.unresolved_turns = 0
-            return Reply(SMALL_TALK[intent], intents, u.confidence, verified=state.verified_email is not None)
+            return Reply(SMALL_TALK[intent], [u.intent, *u.other_intents], u.confidence,
+                         verified=state.verified_email is not None)
         if intent in ORDER_INTENTS:
             return self._order_request(intent, text, sender, u, state)
         if intent in ("product_availability", "product_info"):
@@ -122,10 +137,32 @@ class SupportAgent:
             return self._policy(text, u, state)
         return self._handover(state, u, HandoverReason.NEEDS_A_PERSON, f"{intent}: no automated answer")
 
+    def _also(self, reply: Reply, intent: str, text: str, u: Understanding, state: ConversationState) -> Reply:
+        """A second question in the same message ("where is it, and how long do I have to return it?") that the
+        store's policy answers is answered too, with its citation."""
+        if reply.handover is not None or state.awaiting is not None or intent == "policy_question":
+            return reply
+        if "policy_question" not in u.other_intents and not (intent in ORDER_INTENTS and _SECOND.search(text)):
+            return reply
+        answer = self.tools.policy_answer(text)
+        if answer is not None and answer[0] not in reply.text and answer[1] not in reply.citations:
+            reply.text = f"{reply.text} {answer[0]}"
+            reply.citations.append(answer[1])
+        return reply
+
     # -- orders ------------------------------------------------------------------------------------------------
 
     def _order_request(self, intent: str, text: str, sender: Sender, u: Understanding,
                        state: ConversationState) -> Reply:
+        bare = text.strip().lstrip("#")
+        if state.awaiting is Awaiting.ORDER_NUMBER and not u.order_numbers and _BARE_NUMBER.fullmatch(bare):
+            u = replace(u, order_numbers=(bare,))  # the answer to "which order?" is the message itself
+        general = (not u.order_numbers and state.order_number is None and state.awaiting is None
+                   and bool(_GENERAL_QUESTION.match(text.strip())))
+        if general:  # "how do I start a return?": the store's policy answers it, no order needed
+            answer = self.tools.policy_answer(text)
+            if answer is not None:
+                return self._cited(answer, u, state)
         state.intent = intent
         number = u.order_numbers[0] if u.order_numbers else state.order_number
         if number is None and self._channel_email(sender) is not None:
@@ -136,11 +173,11 @@ class SupportAgent:
             ask = ("Could you send me your order number" +
                    ("?" if self._channel_email(sender) else " and the email address or postal code used on the order?"))
             return self._progress(state, u, ask, advanced=False)
-        state.order_number = number
+        state.order_number = _as_typed(number, text, state.order_number)
         if state.awaiting is Awaiting.VERIFICATION and not (u.emails or u.postal_codes) and _BARE_CODE.fullmatch(
                 text.strip()):
             u = replace(u, postal_codes=(text.strip(),))  # the answer to "which postal code?" is the message itself
-        order = self.tools.find_order(number)
+        order = self.tools.find_order(state.order_number)
         if order is None or not self._owns(order, sender, u, state):
             return self._verify(order, sender, u, state)
         state.verified_email, state.awaiting, state.failed_verifications = order.email, None, 0
@@ -180,6 +217,9 @@ class SupportAgent:
             if order.status == "cancelled":
                 return self._progress(state, u, f"Order {order.number} is already cancelled.", advanced=True,
                                       verified=True)
+            if order.status == "delivered":
+                return self._progress(state, u, f"Order {order.number} has been delivered, so it can't be "
+                                      "cancelled — you can return it instead.", advanced=True, verified=True)
             if order.fulfilled:
                 return self._progress(state, u, f"Order {order.number} has already shipped, so it can't be "
                                       "cancelled — you can return it once it arrives.", advanced=True, verified=True)
@@ -255,6 +295,12 @@ class SupportAgent:
             text_out = f"{product.name} is out of stock at the moment"
         if product.price is not None:
             text_out += f", at {product.price} {product.currency}"
+        if intent == "product_info" and not product.details:  # a question about the item, not its stock
+            answer = self.tools.policy_answer(text)
+            if answer is not None:
+                return self._cited(answer, u, state)
+            return self._handover(state, u, HandoverReason.NEEDS_A_PERSON, f"question about {product.name} the "
+                                  "catalog does not answer")
         text_out += "." + (f" {product.details}" if intent == "product_info" and product.details else "")
         return self._progress(state, u, text_out, advanced=True, verified=state.verified_email is not None)
 
@@ -319,6 +365,13 @@ def status_text(order: OrderFacts) -> str:
              "fulfillment_requested": "being packed at our warehouse",
              "received": "received and being prepared"}
     return f"Order {order.number} is {words.get(status, status.replace('_', ' '))}.{eta}"
+
+
+def _as_typed(number: str, text: str, previous: str | None) -> str:
+    """The order number as the customer wrote it ("#1001" stays "#1001"), for the words the agent says back."""
+    if number == previous:
+        return number
+    return f"#{number}" if f"#{number}".lower() in text.lower() and not number.startswith("#") else number
 
 
 def _items(order: OrderFacts) -> str:

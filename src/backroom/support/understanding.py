@@ -66,5 +66,5 @@ class LibraryAnswers:
             return self._library
 
     def answer(self, question: str) -> tuple[str, Citation] | None:
-        found = self.library.answer(question)
+        found = self.library.answer(question, max_sentences=3)
         return None if found is None else (found.text, Citation(found.file, found.heading))
