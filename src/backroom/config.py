@@ -132,6 +132,8 @@ class SupportConfig(BaseModel):
     high_value: Decimal = Decimal("1000")  # orders this large are acted on by a person
     vip_spend: Decimal = Decimal("2500")  # customers who spent this much get a person for anything consequential
     minutes_per_conversation: float = 6.0  # a person's time an automated conversation saves (for hours saved)
+    widget_secret: SecretStr | None = None  # signs logged-in customers' identity tokens for the chat widget
+    widget_origins: list[str] = Field(default_factory=list)  # the store sites allowed to call /widget/messages
 
 
 class Settings(BaseSettings):

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy import select
@@ -145,6 +146,9 @@ def create_app(backroom: Backroom, with_worker: bool = False, *, close_at_shutdo
 
     api.include_router(support)
     api.include_router(support_inbound)
+    if backroom.settings.support.widget_origins:  # the chat widget runs on the store's own site
+        api.add_middleware(CORSMiddleware, allow_origins=backroom.settings.support.widget_origins,
+                           allow_methods=["POST"], allow_headers=["Content-Type", "X-Backroom-Store"])
     return api
 
 

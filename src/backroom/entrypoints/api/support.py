@@ -3,9 +3,10 @@ needs), the conversations, and the deflection figures — behind the bearer toke
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +31,7 @@ from backroom.support.commands import HandleSupportMessage
 from backroom.support.email_in import parse_inbound
 from backroom.support.model import Channel
 from backroom.support.service import SupportOutcome
+from backroom.support.widget import verified_email
 
 router = APIRouter(prefix="/api/support", dependencies=[Depends(require_token)], tags=["support"])
 inbound = APIRouter(tags=["support"])
@@ -127,3 +129,30 @@ async def inbound_email(
         return {"outcome": "duplicate", "message_id": mail.message_id}
     return {"outcome": "answered", "message_id": mail.message_id,
             "handover": outcome.reply.handover.value if outcome.reply.handover else None}
+
+
+WIDGET_JS = resources.files("backroom.entrypoints.api").joinpath("static/widget.js")
+
+
+@inbound.get("/widget.js", summary="The chat widget's script, for a <script> tag on the store's pages")
+def widget_script() -> Response:
+    return Response(WIDGET_JS.read_bytes(), media_type="application/javascript",
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
+class WidgetMessage(_Body):
+    session: str = Field(min_length=8, max_length=100, pattern=r"^[\w-]+$", description="the browser's session id")
+    text: str = Field(min_length=1, max_length=2000)
+    identity: str | None = Field(default=None, max_length=1000, description="a logged-in customer's identity token")
+
+
+@inbound.post("/widget/messages", summary="A visitor's message from the chat widget (public)")
+def widget_message(backroom: BackroomDep, body: WidgetMessage, store: StoreHeader = None) -> dict[str, Any]:
+    """The widget's own endpoint: anonymous visitors prove an order is theirs in the conversation; a logged-in
+    customer's identity token (signed by the store's backend with BACKROOM_SUPPORT__WIDGET_SECRET) makes their
+    email the verified sender. Only the reply and whether a person takes over go back to the browser."""
+    secret = backroom.settings.support.widget_secret
+    email = verified_email(secret.get_secret_value() if secret else "", body.identity, backroom.clock.now())
+    outcome: SupportOutcome = backroom.handle(HandleSupportMessage(
+        Channel.WIDGET.value, body.session, body.text, email, email is not None), store_slug(backroom, store))
+    return {"reply": outcome.reply.text, "handed_over": outcome.reply.handover is not None}
