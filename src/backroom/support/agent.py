@@ -43,6 +43,7 @@ _BARE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{2,9}")
 _BARE_NUMBER = re.compile(r"[A-Za-z]{0,3}\d{3,20}")
 _GENERAL_QUESTION = re.compile(r"(how|can|could|do|does|will|what|when|is|are|may|should|wie|comment|cómo|como|"
                                r"puedo|kann|peut)\b", re.I)
+_MINE = re.compile(r"\bmy (order|parcel|package|delivery|tracking|stuff|items?)\b", re.I)
 _SECOND = re.compile(r"\b(and|also|plus|too)\b.{0,80}\b(how|what|can|do|does|is|are|when)\b", re.I)
 _ANGRY = re.compile(r"\b(furious|angry|ridiculous|disgusting|unacceptable|worst|useless|pathetic|appalling|"
                     r"terrible service|fed up|sick of|never again|wtf|f+u+c+k+\w*|shit\w*|crap|bloody|damn)\b", re.I)
@@ -121,6 +122,8 @@ class SupportAgent:
                                       "a request outside what the agent handles")
             return self._handover(state, u, HandoverReason.LOW_CONFIDENCE,
                                   f"unsure what the customer wants (best guess {u.intent}, {u.confidence:.0%})")
+        if intent == "policy_question" and _MINE.search(text) and (u.order_numbers or self._channel_email(sender)):
+            intent = "order_status"  # "when will my order arrive?" asks about an order, not the policy
         reply = self._route(intent, text, sender, u, state)
         return self._also(reply, intent, text, u, state)
 
@@ -144,7 +147,10 @@ class SupportAgent:
             return reply
         if "policy_question" not in u.other_intents and not (intent in ORDER_INTENTS and _SECOND.search(text)):
             return reply
-        answer = self.tools.policy_answer(text)
+        second = _SECOND.search(text)
+        answer = self.tools.policy_answer(text[second.start():] if second else text)
+        if answer is None and second:
+            answer = self.tools.policy_answer(text)
         if answer is not None and answer[0] not in reply.text and answer[1] not in reply.citations:
             reply.text = f"{reply.text} {answer[0]}"
             reply.citations.append(answer[1])

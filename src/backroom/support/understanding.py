@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # scikit-learn, bm25s and scipy load with the first message, 
 #: a second intent in the same message counts when the model gives it at least this much ("where is my order and
 #: how do returns work")
 SECOND_INTENT_FLOOR = 0.25
+#: a policy section this short is answered whole rather than as its best sentences
+WHOLE_PASSAGE_WORDS = 90
 
 
 class ClassifierInterpreter:
@@ -67,4 +69,9 @@ class LibraryAnswers:
 
     def answer(self, question: str) -> tuple[str, Citation] | None:
         found = self.library.answer(question, max_sentences=3)
-        return None if found is None else (found.text, Citation(found.file, found.heading))
+        if found is None:
+            return None
+        whole = " ".join(found.passage.text.split())
+        # a short section is said whole: the sentence with the asked-for fact (the price, the days) is not left out
+        text = whole if len(whole.split()) <= WHOLE_PASSAGE_WORDS else found.text
+        return text, Citation(found.file, found.heading)
