@@ -65,6 +65,7 @@ from backroom.shared.clock import Clock, SystemClock
 from backroom.shared.messages import Command
 from backroom.support.agent import AgentPolicy
 from backroom.support.commands import HandleSupportMessage
+from backroom.support.ports import Interpreter
 from backroom.support.service import SupportSettings, handle_support_message
 from backroom.support.understanding import ClassifierInterpreter, LibraryAnswers
 
@@ -493,8 +494,18 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
 def support_settings(settings: Settings, pipeline: handlers.PipelineSettings) -> SupportSettings:
     """The agent's language layer and policy library load on the first message, not at start."""
     s = settings.support
-    return SupportSettings(ClassifierInterpreter(), LibraryAnswers(s.policies_dir),
-                           AgentPolicy(s.confidence_floor, s.high_value, s.vip_spend), pipeline)
+    interpreter: Interpreter = ClassifierInterpreter()
+    phraser = None
+    if settings.llm.url:  # the optional model: a fallback for unsure intents, and rewording that adds no fact
+        from backroom.adapters.llm.openai_compat import ChatCompletions
+        from backroom.support.llm import LlmInterpreter, LlmPhraser
+        from backroom.support.nlu import Intent
+
+        model = ChatCompletions(settings.llm)
+        interpreter = LlmInterpreter(interpreter, model, [i.value for i in Intent], s.confidence_floor)
+        phraser = LlmPhraser(model)
+    return SupportSettings(interpreter, LibraryAnswers(s.policies_dir),
+                           AgentPolicy(s.confidence_floor, s.high_value, s.vip_spend), pipeline, phraser)
 
 
 def replenishment_settings(settings: Settings) -> replenishment.ReplenishmentSettings:

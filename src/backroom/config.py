@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -123,6 +124,17 @@ class ReplenishmentConfig(BaseModel):
     default_lead_time_days: float = 14.0
 
 
+@dataclass(frozen=True)
+class LlmSettings:
+    """An optional OpenAI-compatible endpoint for the support agent (docs/support.md); no URL, no model."""
+
+    url: str | None
+    model: str
+    api_key: SecretStr | None
+    timeout_s: float
+    max_tokens: int = 300
+
+
 class SupportConfig(BaseModel):
     """The support agent (docs/support.md): the store's policy documents, when a person takes over, and how much
     time an automated conversation is counted as saving."""
@@ -159,6 +171,14 @@ class Settings(BaseSettings):
     effects: EffectSettings = EffectSettings()
     replenishment: ReplenishmentConfig = ReplenishmentConfig()
     support: SupportConfig = SupportConfig()
+    llm_url: str | None = None  # an OpenAI-compatible endpoint (…/v1/chat/completions is appended); unset: none
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = 3.0
+
+    @property
+    def llm(self) -> LlmSettings:
+        return LlmSettings(self.llm_url, self.llm_model, self.llm_api_key, self.llm_timeout_s)
 
     @property
     def warehouse_dir(self) -> Path:

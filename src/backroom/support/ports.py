@@ -68,3 +68,8 @@ class Interpreter(Protocol):
 
 class PolicyAnswers(Protocol):
     def answer(self, question: str) -> tuple[str, Citation] | None: ...
+
+
+class Phraser(Protocol):
+    def phrase(self, reply: str, message: str) -> str:
+        """A rewording of the agent's reply to the customer's message (or the reply itself)."""

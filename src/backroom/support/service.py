@@ -16,7 +16,7 @@ from backroom.service_layer.messages import Decision, RecordedEvent, ReviewReque
 from backroom.support.agent import AgentPolicy, SupportAgent
 from backroom.support.commands import HandleSupportMessage
 from backroom.support.model import Channel, Citation, ConversationState, OrderFacts, ProductFacts, Reply, Sender
-from backroom.support.ports import Interpreter, PolicyAnswers, StoredMessage, SupportUnitOfWork
+from backroom.support.ports import Interpreter, Phraser, PolicyAnswers, StoredMessage, SupportUnitOfWork
 
 #: the automation the agent's email replies run under (`backroom automation support_emails shadow`: record them)
 SUPPORT_EMAILS = "support_emails"
@@ -33,6 +33,7 @@ class SupportSettings:
     policies: PolicyAnswers
     agent: AgentPolicy = field(default_factory=AgentPolicy)
     pipeline: order_handlers.PipelineSettings = field(default_factory=order_handlers.PipelineSettings)
+    phraser: Phraser | None = None  # the optional language model's rewording (support/llm.py)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ def handle_support_message(cmd: HandleSupportMessage, uow: SupportUnitOfWork,
         state = ConversationState.from_dict(conversation.state)
         understanding = settings.interpreter.understand(text, uow.support_reader.catalog_names())
         reply = SupportAgent(_Tools(uow, settings), settings.agent).respond(text, sender, understanding, state)
+        if settings.phraser is not None and reply.handover is None:
+            reply.text = settings.phraser.phrase(reply.text, text)  # kept only if it adds no fact
         latency = (time.perf_counter() - started) * 1000
         uow.conversations.add_messages(conversation, [
             StoredMessage("in", text, verified=sender.verified),
