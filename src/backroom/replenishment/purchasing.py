@@ -11,8 +11,6 @@ delivery is still coming; the plan says it is late instead of ordering twice).
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from backroom.errors import Conflict, InvalidInput
+from backroom.shared.csv_cells import csv_lines
 
 #: the review item a draft PO waits in, and what a person can do with it there
 PO_APPROVAL = "po_approval"
@@ -135,20 +134,12 @@ class PurchaseOrder:
 
 
 def po_csv(po: PurchaseOrder, supplier_name: str) -> str:
-    """The PO as the CSV attached to the supplier's email: one row per line, then the total."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["po_number", "supplier", "line", "sku", "supplier_sku", "quantity", "unit_cost", "line_total",
-                     "currency"])
-    for n, line in enumerate(po.lines, 1):
-        writer.writerow([po.number, _safe(supplier_name), n, _safe(line.sku), _safe(line.supplier_sku or ""),
-                         line.quantity, f"{line.unit_cost:.2f}", f"{line.unit_cost * line.quantity:.2f}",
-                         _safe(po.currency)])
-    writer.writerow([po.number, _safe(supplier_name), "", "TOTAL", "", sum(x.quantity for x in po.lines), "",
-                     f"{po.total:.2f}", _safe(po.currency)])
-    return out.getvalue()
-
-
-def _safe(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula is prefixed with a quote."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+    """The PO as the CSV attached to the supplier's email: one row per line, then the total (spreadsheet-safe)."""
+    header: list[object] = ["po_number", "supplier", "line", "sku", "supplier_sku", "quantity", "unit_cost", "line_total",
+              "currency"]
+    rows: list[list[object]] = [header]
+    rows += [[po.number, supplier_name, n, line.sku, line.supplier_sku or "", line.quantity, f"{line.unit_cost:.2f}",
+              f"{line.unit_cost * line.quantity:.2f}", po.currency] for n, line in enumerate(po.lines, 1)]
+    rows.append([po.number, supplier_name, "", "TOTAL", "", sum(x.quantity for x in po.lines), "", f"{po.total:.2f}",
+                 po.currency])
+    return "".join(csv_lines(rows))

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from backroom.connectors.csv.columns import STOCK, CsvInvalid, Problem, csv_lines, read_table, write_cells
+from backroom.connectors.csv.columns import STOCK, CsvInvalid, Problem, read_table
+from backroom.shared.csv_cells import csv_lines, write_cells
 
 
 def header_problems(raw: bytes) -> tuple[str, tuple[str, ...]]:

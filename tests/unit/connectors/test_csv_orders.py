@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backroom.connectors.csv.columns import ORDERS, CsvInvalid, Problem, csv_lines
+from backroom.connectors.csv.columns import ORDERS, CsvInvalid, Problem
 from backroom.connectors.csv.orders import CsvOrder, ReadOnly, export_rows, parse_orders
 from backroom.orders.commands import ImportOrders, IncomingOrder
 from backroom.orders.model import Address, OrderLine, PaymentState
+from backroom.shared.csv_cells import csv_lines
 
 HEADER = ("Order_ID,order_number,email,customer_name,currency,payment_state,placed_at,shipping_name,shipping_line1,"
           "shipping_city,shipping_postal_code,shipping_country,shipping_phone,billing_name,billing_line1,billing_city,"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from backroom.connectors.csv.columns import PRODUCTS, Problem, csv_lines
+from backroom.connectors.csv.columns import PRODUCTS, Problem
 from backroom.connectors.csv.products import CsvProduct, CsvVariant, ProductRow, export_row, parse_products
+from backroom.shared.csv_cells import csv_lines
 
 HEADER = "handle,Title,sku,variant_title,option1,option2,price,barcode,low_stock_threshold"
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from backroom.connectors.csv.columns import STOCK, Problem, csv_lines
+from backroom.connectors.csv.columns import STOCK, Problem
 from backroom.connectors.csv.stock import CsvLocation, CsvStockLevel, StockRow, export_row, parse_stock
+from backroom.shared.csv_cells import csv_lines
 
 HEADER = "sku,location,on_hand,location_name,location_priority"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from backroom.errors import InvalidInput
+from backroom.shared.csv_cells import unescape_cell
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -65,8 +65,6 @@ STOCK = ColumnSet(
     ("reserved", "available"),
 )
 
-_FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 @dataclass(frozen=True)
@@ -177,40 +175,8 @@ def present(row: Row, names: Iterable[str]) -> dict[str, Any]:
     return {name: row[name] for name in names if row[name]}
 
 
-def write_cells(values: Iterable[object]) -> list[str]:
-    """One CSV row out: None is blank, numbers as they are, text made safe to open in a spreadsheet."""
-    return [_safe(v) for v in values]
-
-
-def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
-    """Rows as CSV text, one record at a time (RFC 4180: comma, double quotes, CRLF)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow(write_cells(row))
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-
-
 def span(lines: Sequence[int]) -> str:
     return f"line {lines[0]}" if len(lines) == 1 else f"lines {lines[0]}-{lines[-1]}"
-
-
-def _safe(value: object) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    if isinstance(value, str) and ((text[:1] in _FORMULA_STARTS and not _NUMBER.fullmatch(text))
-                                   or _unescape(text) != text):
-        return "'" + text
-    return text
-
-
-def _unescape(cell: str) -> str:
-    if cell[:1] == "'" and (cell[1:2] in _FORMULA_STARTS or cell[1:2] == "'"):
-        return cell[1:]
-    return cell
 
 
 def _decode(raw: bytes) -> str:
@@ -259,4 +225,4 @@ def _rows(reader: Reader, positions: Mapping[str, int], columns: ColumnSet, widt
 def _cell(record: Sequence[str], index: int | None) -> str:
     if index is None or index >= len(record):
         return ""
-    return _unescape(record[index].strip())
+    return unescape_cell(record[index].strip())

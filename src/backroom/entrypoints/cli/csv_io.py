@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from backroom.adapters.db import catalog_admin, csv_export
 from backroom.bootstrap import Backroom
 from backroom.connectors.csv import orders, products, stock
-from backroom.connectors.csv.columns import ORDERS, PRODUCTS, STOCK, CsvInvalid, Problem, csv_lines
+from backroom.connectors.csv.columns import ORDERS, PRODUCTS, STOCK, CsvInvalid, Problem
 from backroom.entrypoints.cli.common import (
     EXIT_CODES,
     backroom_app,
@@ -35,6 +35,7 @@ from backroom.entrypoints.cli.common import (
 )
 from backroom.errors import BackroomError, InvalidInput
 from backroom.orders.commands import CountStock
+from backroom.shared.csv_cells import csv_lines
 from backroom.shared.hashing import content_hash
 
 import_app = typer.Typer(help="Import orders, products or stock from a CSV file (columns: docs/connectors.md).",
