@@ -31,6 +31,8 @@ FULFILLMENT = "fulfillment"
 CUSTOMER_EMAILS = "customer_emails"
 PLATFORM_SYNC = "platform_sync"
 FULFILLMENT_KINDS = ("fulfillment_request",)
+#: days a parcel travels once shipped, in the delivery estimates customers are told
+TRANSIT_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,7 @@ def _request_fulfillment(order: Order, uow: OrdersUnitOfWork, settings: Pipeline
     for location_id, lines in by_location.items():
         uow.request_effect(_warehouse_effect("fulfillment_request", order, location_id, lines))
     order.move_to(OrderStatus.FULFILLMENT_REQUESTED)
-    eta = (uow.clock.now() + timedelta(days=settings.handling_days + 2)).date().isoformat()
+    eta = (uow.clock.now() + timedelta(days=settings.handling_days + TRANSIT_DAYS)).date().isoformat()
     _email(uow, order, template, {"eta": eta})
     _emit(uow, "fulfillment_requested", order, locations=sorted(by_location))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -208,9 +208,7 @@ def _explained(line: PlanLine, supplier: Supplier | None, orderable: bool, today
     elif line.order and not orderable and supplier is not None:
         next_day = today + timedelta(days=supplier.days_to_next_order_day(today))
         reason += f"; {supplier.code} takes orders next on {next_day:%a %d %b}"
-    return PlanLine(line.sku, line.demand_class, line.forecast, line.safety_stock, line.reorder_point,
-                    line.order_up_to, line.on_hand, line.on_order, line.days_of_cover, line.last_order_day,
-                    line.order, reason)
+    return replace(line, reason=reason)
 
 
 def make_plan(states: Iterable[SkuState], today: date, suppliers: Mapping[str, Supplier],

@@ -21,8 +21,8 @@ class SupplierRepository(Protocol):
     def get_by_id(self, supplier_id: int) -> Supplier: ...
     def assign(self, items: Sequence[SupplierItem]) -> None:
         """Upsert each SKU's supplier item (the supplier codes must exist)."""
-    def items(self) -> dict[str, SupplierItem]:
-        """sku → its supplier item."""
+    def items(self, skus: Collection[str] | None = None) -> dict[str, SupplierItem]:
+        """sku → its supplier item (of these SKUs, else of all)."""
     def unknown_skus(self, skus: Collection[str]) -> set[str]:
         """Those of these SKUs the store's catalog does not have."""
 

@@ -69,7 +69,6 @@ class PurchaseOrder:
     approved_by: str | None = None
     expected_on: date | None = None
     id: int | None = None
-    dirty: bool = False
 
     @property
     def number(self) -> str:
@@ -92,7 +91,7 @@ class PurchaseOrder:
         """A new plan in the same cycle rewrites a draft; a PO already approved is never changed by a plan."""
         if self.status is not PoStatus.DRAFT:
             raise Conflict(f"{self.number} is {self.status.value}: only a draft is re-planned", code="po_not_draft")
-        self.lines, self.dirty = lines, True
+        self.lines = lines
 
     def approve(self, actor: str, at: datetime, today: date, lead_time_days: float) -> None:
         """Ordered now (``today`` is the store's local date): expected after the lead time, in whole days up."""
@@ -103,12 +102,11 @@ class PurchaseOrder:
             raise Conflict(f"{self.number} has no lines", code="po_empty")
         self.status, self.approved_at, self.approved_by = PoStatus.ORDERED, at, actor
         self.expected_on = today + timedelta(days=math.ceil(lead_time_days))
-        self.dirty = True
 
     def cancel(self) -> None:
         if self.status in (PoStatus.RECEIVED, PoStatus.CANCELLED):
             raise Conflict(f"{self.number} is {self.status.value}", code="po_closed")
-        self.status, self.dirty = PoStatus.CANCELLED, True
+        self.status = PoStatus.CANCELLED
 
     def receive(self, quantities: dict[str, int]) -> dict[str, int]:
         """Book a delivery against the PO's lines; returns the units received per SKU. More than ordered is taken
@@ -129,15 +127,13 @@ class PurchaseOrder:
             by_sku[sku].received += q
         done = all(line.outstanding == 0 for line in self.lines)
         self.status = PoStatus.RECEIVED if done else PoStatus.PARTIALLY_RECEIVED
-        self.dirty = True
         return received
 
 
 def po_csv(po: PurchaseOrder, supplier_name: str) -> str:
     """The PO as the CSV attached to the supplier's email: one row per line, then the total (spreadsheet-safe)."""
-    header: list[object] = ["po_number", "supplier", "line", "sku", "supplier_sku", "quantity", "unit_cost", "line_total",
-              "currency"]
-    rows: list[list[object]] = [header]
+    rows: list[list[object]] = [["po_number", "supplier", "line", "sku", "supplier_sku", "quantity", "unit_cost",
+                                 "line_total", "currency"]]
     rows += [[po.number, supplier_name, n, line.sku, line.supplier_sku or "", line.quantity, f"{line.unit_cost:.2f}",
               f"{line.unit_cost * line.quantity:.2f}", po.currency] for n, line in enumerate(po.lines, 1)]
     rows.append([po.number, supplier_name, "", "TOTAL", "", sum(x.quantity for x in po.lines), "", f"{po.total:.2f}",

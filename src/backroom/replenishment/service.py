@@ -5,12 +5,13 @@ the order pipeline's work: see orders/handlers.py, receive_purchase_order."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from backroom.errors import Conflict, InvalidInput
 from backroom.replenishment import commands
-from backroom.replenishment.planning import POLICY_VERSION, Plan, PlanSettings, SkuPlan, make_plan
+from backroom.replenishment.planning import POLICY_VERSION, Plan, PlanSettings, make_plan
 from backroom.replenishment.ports import PurchasingUnitOfWork, ReplenishmentUnitOfWork
 from backroom.replenishment.purchasing import (
     PO_APPROVAL,
@@ -87,19 +88,21 @@ def run_plan(cmd: commands.RunReplenishmentPlan, uow: ReplenishmentUnitOfWork,
         uow.purchase_orders.lock_drafts()
         open_orders = uow.purchase_orders.open_orders()
         states = uow.plan_reader.sku_states(today, settings.history_days, open_orders)
-        plan = make_plan(states, today, uow.suppliers.all(), uow.suppliers.items(), plan_settings)
+        suppliers = uow.suppliers.all()
+        plan = make_plan(states, today, suppliers, uow.suppliers.items(), plan_settings)
         outcome = PlanOutcome(plan)
         if cmd.dry_run:
             return outcome
-        _update_drafts(plan, uow, outcome)
+        _update_drafts(plan, suppliers.values(), uow, outcome)
         _record(plan, cmd.trigger, uow, outcome)
         uow.commit()
     return outcome
 
 
-def _update_drafts(plan: Plan, uow: ReplenishmentUnitOfWork, outcome: PlanOutcome) -> None:
+def _update_drafts(plan: Plan, suppliers: Iterable[Supplier], uow: ReplenishmentUnitOfWork,
+                   outcome: PlanOutcome) -> None:
     proposals = {p.supplier.code: p for p in plan.proposals}
-    for supplier in uow.suppliers.all().values():
+    for supplier in suppliers:
         assert supplier.id is not None
         if supplier.takes_orders_on(plan.day):  # today's plan speaks for this supplier: other drafts are stale
             for stale in uow.purchase_orders.other_drafts(supplier.id, plan.day):
@@ -155,46 +158,38 @@ def _ask_approval(po: PurchaseOrder, supplier: Supplier, uow: PurchasingUnitOfWo
         "number": po.number, "supplier": supplier.code, "total": str(po.total), "lines": len(po.lines)}))
 
 
+#: what a plan decision records as its inputs, and what a stockout_expected event carries (fields of as_dict)
+DECISION_INPUTS = ("sku", "demand_class", "method", "forecast_per_day", "safety_stock", "reorder_point",
+                   "order_up_to", "net_stock", "on_order", "late_on_order", "lead_time_days", "review_days", "supplier")
+STOCKOUT_FIELDS = ("sku", "on_hand", "on_order", "late_on_order", "days_of_cover", "stockout_on", "last_order_day",
+                   "lead_time_days")
+
+
 def _record(plan: Plan, trigger: str, uow: ReplenishmentUnitOfWork, outcome: PlanOutcome) -> None:
     """The plan's decisions in the audit trail (every SKU it orders or warns about, and one for the run),
     ``stockout_expected`` once per episode, and each SKU's latest line for the reports."""
     previous = uow.plan_reader.previous_flags()
-    numbers = {p.supplier.code: po_number(p.supplier.code, plan.day) for p in plan.proposals
-               if outcome.purchase_orders.get(po_number(p.supplier.code, plan.day)) in ("drafted", "updated",
-                                                                                         "unchanged")}
-    for p in plan.skus:
+    drafted = {n for n, what in outcome.purchase_orders.items() if what in ("drafted", "updated", "unchanged")}
+    rows = [p.as_dict() for p in plan.skus]
+    for p, row in zip(plan.skus, rows, strict=True):
         if p.stockout_expected and not previous.get(p.sku, False):
-            uow.record_event(RecordedEvent("stockout_expected", "sku", None, _stockout_data(p)))
+            uow.record_event(RecordedEvent("stockout_expected", "sku", None, {
+                **{k: row[k] for k in STOCKOUT_FIELDS}, "available": row["net_stock"],
+                "supplier": row["supplier"] or ""}))
             outcome.events.append(f"stockout_expected:{p.sku}")
         if p.line.order or p.stockout_expected:
+            number = po_number(p.supplier, plan.day) if p.supplier else None
             uow.record_decision(Decision(
                 f"replenishment_plan:{plan.day}", "replenishment_plan", POLICY_VERSION, "sku", None,
-                _inputs(p, plan), {"sku": p.sku, "order": p.line.order, "reason": p.line.reason,
-                                   "purchase_order": numbers.get(p.supplier or ""),
-                                   "stockout_expected": p.stockout_expected}))
+                {**{k: row[k] for k in DECISION_INPUTS}, "service_level": plan.settings.service_level},
+                {"sku": p.sku, "order": p.line.order, "reason": p.line.reason,
+                 "purchase_order": number if number in drafted else None,
+                 "stockout_expected": p.stockout_expected}))
     uow.record_decision(Decision(
         f"replenishment_plan:{plan.day}", "replenishment_plan", POLICY_VERSION, "replenishment_run", None,
         {"trigger": trigger, "service_level": plan.settings.service_level, "skus": len(plan.skus)},
         {**plan.summary(), "purchase_orders": outcome.purchase_orders}))
-    uow.plan_reader.save_plan(plan.day, [p.as_dict() for p in plan.skus])
-
-
-def _inputs(p: SkuPlan, plan: Plan) -> dict[str, Any]:
-    line = p.line
-    return {"sku": p.sku, "demand_class": line.demand_class.value, "method": p.method.value,
-            "forecast_per_day": round(line.forecast, 4), "safety_stock": round(line.safety_stock, 2),
-            "reorder_point": round(line.reorder_point, 2), "order_up_to": round(line.order_up_to, 2),
-            "net_stock": line.on_hand, "on_order": line.on_order, "late_on_order": p.late_on_order,
-            "lead_time_days": p.lead_time_days, "review_days": p.review_days,
-            "service_level": plan.settings.service_level, "supplier": p.supplier}
-
-
-def _stockout_data(p: SkuPlan) -> dict[str, Any]:
-    d = p.as_dict()
-    return {"sku": p.sku, "available": p.line.on_hand, "on_hand": p.on_hand, "on_order": p.line.on_order,
-            "days_of_cover": d["days_of_cover"], "stockout_on": d["stockout_on"],
-            "last_order_day": d["last_order_day"], "lead_time_days": p.lead_time_days,
-            "supplier": p.supplier or "", "late_on_order": p.late_on_order}
+    uow.plan_reader.save_plan(plan.day, rows)
 
 
 # -- approval and cancellation ---------------------------------------------------------------------------------
@@ -213,7 +208,7 @@ def approve(po: PurchaseOrder, actor: str, uow: PurchasingUnitOfWork) -> str:
     """Approve a draft: it is on order from now on, and emailed to the supplier with the PO attached as CSV (an
     effect of the ``purchasing`` automation: retried, then reviewed; in shadow mode recorded, not sent)."""
     supplier = uow.suppliers.get_by_id(po.supplier_id)
-    items = uow.suppliers.items()
+    items = uow.suppliers.items([x.sku for x in po.lines])
     lead_time = max((items[x.sku].supply(supplier).lead_time_mean if x.sku in items else supplier.lead_time_days
                      for x in po.lines), default=supplier.lead_time_days)  # the PO is complete when its slowest is
     po.approve(actor, uow.clock.now(), uow.today(), lead_time)

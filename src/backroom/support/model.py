@@ -150,7 +150,3 @@ class Reply:
     suggested_reply: str = ""
     verified: bool = False
     citations: list[Citation] = field(default_factory=list)
-
-    @property
-    def automated(self) -> bool:
-        return self.handover is None

@@ -44,8 +44,8 @@ class FakeSuppliers:
     def all(self) -> dict[str, Supplier]:
         return dict(self.memory.suppliers)
 
-    def items(self) -> dict[str, SupplierItem]:
-        return dict(self.memory.items)
+    def items(self, skus: Collection[str] | None = None) -> dict[str, SupplierItem]:
+        return {k: v for k, v in self.memory.items.items() if skus is None or k in skus}
 
     def unknown_skus(self, skus: Collection[str]) -> set[str]:
         return set()

@@ -73,10 +73,10 @@ class SqlSupplierRepository:
                                                              v.c.sku.in_(list(skus)))).scalars())
         return set(skus) - known
 
-    def items(self) -> dict[str, SupplierItem]:
+    def items(self, skus: Collection[str] | None = None) -> dict[str, SupplierItem]:
         i, s = t.supplier_items, t.suppliers
-        rows = self.uow.execute(select(i, s.c.code).join(s, s.c.id == i.c.supplier_id)
-                                .where(i.c.store_id == self.uow.store_id))
+        query = select(i, s.c.code).join(s, s.c.id == i.c.supplier_id).where(i.c.store_id == self.uow.store_id)
+        rows = self.uow.execute(query if skus is None else query.where(i.c.sku.in_(list(skus))))
         return {r.sku: SupplierItem(r.sku, r.code, r.unit_cost, r.supplier_sku, r.moq, r.pack_multiple,
                                     None if r.lead_time_days is None else float(r.lead_time_days)) for r in rows}
 
@@ -143,7 +143,6 @@ class SqlPurchaseOrderRepository:
         self.uow.execute(update(p).where(p.c.id == po.id).values(**_po_state(po), updated_at=self.uow._now))
         self.uow.execute(delete(t.purchase_order_lines).where(t.purchase_order_lines.c.po_id == po.id))
         self._write_lines(po)
-        po.dirty = False
 
     def _write_lines(self, po: PurchaseOrder) -> None:
         if po.lines:

@@ -12,6 +12,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db import tables as t
+from backroom.orders.handlers import TRANSIT_DAYS
 from backroom.support.model import OrderFacts, ProductFacts, Shipment
 from backroom.support.ports import Conversation, StoredMessage
 
@@ -110,11 +111,9 @@ class SqlSupportReader:
 
 
 def _facts(r: Any) -> OrderFacts:
-    shipments = tuple(Shipment(c, n, u, None) for c, n, u, _at in r.shipments)
-    shipped = [s for s in r.shipments if s[3]]
-    expected = None
-    if r.status == "shipped" and shipped:
-        expected = datetime.fromisoformat(str(shipped[-1][3])).date() + timedelta(days=2)
+    shipments = tuple(Shipment(c, n, u, datetime.fromisoformat(at) if at else None) for c, n, u, at in r.shipments)
+    shipped_at = shipments[-1].shipped_at if shipments else None
+    expected = shipped_at.date() + timedelta(days=TRANSIT_DAYS) if r.status == "shipped" and shipped_at else None
     return OrderFacts(r.number, r.email, r.postal_code, r.status, r.placed_at, Decimal(r.total), r.currency,
                       tuple((str(title), int(q)) for title, q in r.items), shipments,
                       r.updated_at if r.status == "delivered" else None, expected)
