@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -20,7 +20,6 @@ class Conversation:
     state: dict[str, Any]
     status: str
     messages: int
-    transcript: list[tuple[str, str]] = field(default_factory=list)  # (direction, text), oldest first, recent
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,8 @@ class ConversationRepository(Protocol):
     def open(self, channel: str, external_id: str, customer_email: str | None) -> Conversation:
         """Load and lock the conversation, creating it on its first message."""
     def add_messages(self, conversation: Conversation, messages: Sequence[StoredMessage]) -> None: ...
+    def recent(self, conversation: Conversation, limit: int) -> list[tuple[str, str]]:
+        """The last ``limit`` messages as (direction, text), oldest first."""
     def save(self, conversation: Conversation, last_intent: str | None) -> None: ...
 
 

@@ -24,6 +24,7 @@ SUPPORT_EMAILS = "support_emails"
 SUPPORT_HANDOVER = "support_handover"
 SUBJECT = "conversation"
 MAX_MESSAGE_CHARS = 10_000
+TRANSCRIPT = 20  # the recent messages a handover shows the person taking over
 POLICY_VERSION = "1"
 
 
@@ -98,7 +99,6 @@ def handle_support_message(cmd: HandleSupportMessage, uow: SupportUnitOfWork,
             StoredMessage("out", reply.text, reply.intents, reply.confidence, reply.actions,
                           reply.handover.value if reply.handover else None, reply.verified, reply.citations,
                           round(latency, 3))])
-        conversation.transcript += [("in", text), ("out", reply.text)]
         newly_handed = reply.handover is not None and conversation.status != "handed_over"
         conversation.state = state.as_dict()
         conversation.status = "handed_over" if state.handed_over is not None else "open"
@@ -110,7 +110,7 @@ def handle_support_message(cmd: HandleSupportMessage, uow: SupportUnitOfWork,
             {"actions": reply.actions, "handover": reply.handover.value if reply.handover else None,
              "citations": [f"{c.file}#{c.heading}" for c in reply.citations]}))
         if newly_handed:
-            _hand_over(uow, conversation.id, conversation.transcript, reply, sender)
+            _hand_over(uow, conversation.id, uow.conversations.recent(conversation, TRANSCRIPT), reply, sender)
         if channel is Channel.EMAIL and sender.email:
             uow.request_effect(_email_reply(cmd, uow.store_id, conversation.id, state.turns, sender, reply))
         uow.commit()
@@ -125,7 +125,7 @@ def _hand_over(uow: SupportUnitOfWork, conversation_id: int, transcript: Sequenc
         f"Support conversation {conversation_id}: {reason.replace('_', ' ')}",
         {"reason": reason, "summary": reply.handover_summary, "suggested_reply": reply.suggested_reply,
          "intents": reply.intents, "verified": reply.verified, "channel": sender.channel.value,
-         "transcript": [{"from": "customer" if d == "in" else "agent", "text": t} for d, t in transcript[-20:]]},
+         "transcript": [{"from": "customer" if d == "in" else "agent", "text": t} for d, t in transcript]},
         ("dismiss",)))
     uow.record_event(RecordedEvent("support_handed_over", SUBJECT, conversation_id,
                                    {"reason": reason, "verified": reply.verified}))

@@ -19,7 +19,6 @@ from backroom.support.ports import Conversation, StoredMessage
 if TYPE_CHECKING:
     from backroom.adapters.db.uow import SqlUnitOfWork
 
-TRANSCRIPT = 20  # the recent messages a handover shows
 
 
 class SqlConversationRepository:
@@ -34,11 +33,14 @@ class SqlConversationRepository:
             index_elements=["store_id", "channel", "external_id"]))
         row = self.uow.execute(select(c).where(c.c.store_id == self.uow.store_id, c.c.channel == channel,
                                                c.c.external_id == external_id).with_for_update()).one()
-        m = t.support_messages
-        recent = self.uow.execute(select(m.c.direction, m.c.text).where(m.c.conversation_id == row.id)
-                                  .order_by(m.c.id.desc()).limit(TRANSCRIPT)).all()
         return Conversation(row.id, row.channel, row.external_id, row.customer_email or customer_email,
-                            dict(row.state), row.status, row.messages, [(r.direction, r.text) for r in recent[::-1]])
+                            dict(row.state), row.status, row.messages)
+
+    def recent(self, conversation: Conversation, limit: int) -> list[tuple[str, str]]:
+        m = t.support_messages
+        rows = self.uow.execute(select(m.c.direction, m.c.text).where(m.c.conversation_id == conversation.id)
+                                .order_by(m.c.id.desc()).limit(limit)).all()
+        return [(r.direction, r.text) for r in rows[::-1]]
 
     def add_messages(self, conversation: Conversation, messages: Sequence[StoredMessage]) -> None:
         self.uow.execute(pg_insert(t.support_messages), [
