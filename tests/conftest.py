@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -30,10 +31,13 @@ from backroom.shared.clock import SimulatedClock
 with warnings.catch_warnings():
     # starlette 1.x prefers httpx2 for its TestClient; the project pins httpx, which still works (warned once, here)
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient  # noqa: F401  (imported by the API tests from here)
+    from fastapi.testclient import TestClient
 
 TEMPLATE = "backroom_test_template"
 WAREHOUSE_SECRET = "test-warehouse-secret"
+API_TOKEN = "t0k"
+INBOUND_SECRET = "s3cret"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 @pytest.fixture(scope="session")
@@ -206,3 +210,21 @@ def scalar(app: Backroom, sql: str, **params: Any) -> Any:
 def rows(app: Backroom, sql: str, **params: Any) -> Any:
     with app.engine.connect() as conn:
         return conn.execute(text(sql), params).all()
+
+
+@contextmanager
+def api_client(app: Backroom, **settings: Any) -> Iterator[TestClient]:
+    """The HTTP API over ``app`` with these settings changed first (secrets, tokens, shops), for ``client`` fixtures."""
+    from backroom.entrypoints.api.app import create_app
+
+    app.settings = app.settings.model_copy(update=settings)
+    with TestClient(create_app(app)) as c:
+        yield c
+
+
+@pytest.fixture
+def client(app: Backroom) -> Iterator[TestClient]:
+    """The API behind a bearer token (AUTH) with inbound orders signed with INBOUND_SECRET; a test module that needs
+    other settings defines its own ``client`` with ``api_client``."""
+    with api_client(app, api_token=SecretStr(API_TOKEN), inbound_secret=SecretStr(INBOUND_SECRET)) as c:
+        yield c

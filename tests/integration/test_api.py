@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
-from tests.conftest import HttpReceiver, TestClient, order_body, scalar, seed_catalog
+from tests.conftest import API_TOKEN, AUTH, INBOUND_SECRET, HttpReceiver, TestClient, order_body, scalar, seed_catalog
 
 from backroom.bootstrap import Backroom
 from backroom.entrypoints.api.app import create_app
@@ -15,9 +13,8 @@ from backroom.shared.hashing import content_hash, sign
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "t0k"
-SECRET = "s3cret"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+TOKEN = API_TOKEN
+SECRET = INBOUND_SECRET
 
 
 def configure(app: Backroom, api_token: str | None = TOKEN, inbound_secret: str | None = SECRET) -> None:
@@ -25,13 +22,6 @@ def configure(app: Backroom, api_token: str | None = TOKEN, inbound_secret: str 
         "api_token": SecretStr(api_token) if api_token is not None else None,
         "inbound_secret": SecretStr(inbound_secret) if inbound_secret is not None else None,
     })
-
-
-@pytest.fixture
-def client(app: Backroom) -> Iterator[TestClient]:
-    configure(app)
-    with TestClient(create_app(app)) as c:
-        yield c
 
 
 def post_order(client: TestClient, body: bytes, delivery_id: str | None = None, *, secret: str = SECRET,

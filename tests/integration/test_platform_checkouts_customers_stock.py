@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from tests.conftest import TestClient, rows, scalar, seed_catalog
+from tests.conftest import TestClient, api_client, rows, scalar, seed_catalog
 from tests.integration.test_platform_payments_refunds import SHOP, SHOPIFY_SECRET, WOO_SECRET, deliver, deliver_woo
 
 from backroom.adapters.db import rules as rules_db
 from backroom.bootstrap import Backroom
 from backroom.config import ShopifySettings, WooCommerceSettings
-from backroom.entrypoints.api.app import create_app
 from backroom.rules.model import parse_rules_text
 from backroom.shared.clock import SimulatedClock
 
@@ -31,11 +30,9 @@ ITEM_ID = 9_007_199_254_743_001
 
 @pytest.fixture
 def client(app: Backroom) -> Iterator[TestClient]:
-    app.settings = app.settings.model_copy(update={
-        "shopify": ShopifySettings(webhook_secret=SecretStr(SHOPIFY_SECRET), shops={SHOP: "default"}),
-        "woocommerce": WooCommerceSettings(webhook_secret=SecretStr(WOO_SECRET),
-                                           sites={"shop.example.com": "default"})})
-    with TestClient(create_app(app)) as c:
+    with api_client(app, shopify=ShopifySettings(webhook_secret=SecretStr(SHOPIFY_SECRET), shops={SHOP: "default"}),
+                    woocommerce=WooCommerceSettings(webhook_secret=SecretStr(WOO_SECRET),
+                                                    sites={"shop.example.com": "default"})) as c:
         yield c
 
 

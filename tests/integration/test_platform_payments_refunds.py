@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from tests.conftest import TestClient, rows, scalar, seed_catalog
+from tests.conftest import TestClient, api_client, rows, scalar, seed_catalog
 
 from backroom.bootstrap import Backroom
 from backroom.config import ShopifySettings, WooCommerceSettings
-from backroom.entrypoints.api.app import create_app
 from backroom.shared.hashing import sign
 
 pytestmark = pytest.mark.integration
@@ -27,11 +26,9 @@ ORDER_ID = 9_007_199_254_741_993  # above 2^53, as real Shopify ids are
 
 @pytest.fixture
 def client(app: Backroom) -> Iterator[TestClient]:
-    app.settings = app.settings.model_copy(update={
-        "shopify": ShopifySettings(webhook_secret=SecretStr(SHOPIFY_SECRET), shops={SHOP: "default"}),
-        "woocommerce": WooCommerceSettings(webhook_secret=SecretStr(WOO_SECRET),
-                                           sites={"shop.example.com": "default"})})
-    with TestClient(create_app(app)) as c:
+    with api_client(app, shopify=ShopifySettings(webhook_secret=SecretStr(SHOPIFY_SECRET), shops={SHOP: "default"}),
+                    woocommerce=WooCommerceSettings(webhook_secret=SecretStr(WOO_SECRET),
+                                                    sites={"shop.example.com": "default"})) as c:
         yield c
 
 

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import order_body, rows, seed_catalog
-from tests.integration.test_api import AUTH, configure
+from tests.conftest import AUTH, order_body, rows, seed_catalog
 
 from backroom.bootstrap import Backroom
-from backroom.entrypoints.api.app import create_app
 
 pytestmark = pytest.mark.integration
 PO = "PO-ACME-20261127"
 
-
-@pytest.fixture
-def client(app: Backroom) -> Iterator[TestClient]:
-    configure(app)
-    with TestClient(create_app(app)) as c:
-        yield c
 
 
 def test_every_replenishment_endpoint_needs_the_token(client: TestClient) -> None:

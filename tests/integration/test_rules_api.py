@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from tests.conftest import TestClient, order_body, rows, scalar, seed_catalog
+from tests.conftest import TestClient, api_client, order_body, rows, scalar, seed_catalog
 from typer.testing import CliRunner
 
 from backroom.bootstrap import Backroom
-from backroom.entrypoints.api.app import create_app
 from backroom.entrypoints.cli.main import app as cli_app
 from backroom.rules.model import compile_all, parse_rules_text
 from backroom.shared.clock import SimulatedClock
@@ -39,9 +38,7 @@ UNKNOWN_ACTION_PROBLEM = "unknown action 'tag_ordr'; did you mean 'tag_order'? (
 
 @pytest.fixture
 def client(app: Backroom) -> Iterator[TestClient]:
-    app.settings = app.settings.model_copy(update={"api_token": SecretStr(TOKEN),
-                                                   "inbound_secret": SecretStr(SECRET)})
-    with TestClient(create_app(app)) as c:
+    with api_client(app, api_token=SecretStr(TOKEN), inbound_secret=SecretStr(SECRET)) as c:
         yield c
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from tests.conftest import HttpReceiver, TestClient, rows, scalar, seed_catalog
+from tests.conftest import HttpReceiver, TestClient, api_client, rows, scalar, seed_catalog
 
 from backroom.bootstrap import Backroom
 from backroom.config import ShopifySettings
@@ -26,9 +26,7 @@ SHOP = "acme.myshopify.com"
 
 @pytest.fixture
 def client(app: Backroom) -> Iterator[TestClient]:
-    app.settings = app.settings.model_copy(update={"shopify": ShopifySettings(
-        webhook_secret=SecretStr(SECRET), shops={SHOP: "default"})})
-    with TestClient(create_app(app)) as c:
+    with api_client(app, shopify=ShopifySettings(webhook_secret=SecretStr(SECRET), shops={SHOP: "default"})) as c:
         yield c
 
 

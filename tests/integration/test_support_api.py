@@ -3,24 +3,14 @@ any evaluation can be scripted against it; conversations and deflection figures;
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import order_body, seed_catalog
-from tests.integration.test_api import AUTH, configure
+from tests.conftest import AUTH, order_body, seed_catalog
 
 from backroom.bootstrap import Backroom
-from backroom.entrypoints.api.app import create_app
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-def client(app: Backroom) -> Iterator[TestClient]:
-    configure(app)
-    with TestClient(create_app(app)) as c:
-        yield c
 
 
 def test_support_endpoints_need_the_token(client: TestClient) -> None:

@@ -4,26 +4,16 @@ delivery answered once, and a malformed email refused and kept."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import MailCatcher, order_body, rows, seed_catalog
-from tests.integration.test_api import SECRET, configure
+from tests.conftest import INBOUND_SECRET, MailCatcher, order_body, rows, seed_catalog
 
 from backroom.bootstrap import Backroom
-from backroom.entrypoints.api.app import create_app
 from backroom.shared.hashing import sign
 from backroom.support.email_in import new_text
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-def client(app: Backroom) -> Iterator[TestClient]:
-    configure(app)
-    with TestClient(create_app(app)) as c:
-        yield c
 
 
 def raw(message_id: str, text: str, *, subject: str = "Where is my order?", reply_to: str | None = None,
@@ -39,7 +29,7 @@ def raw(message_id: str, text: str, *, subject: str = "Where is my order?", repl
 
 def post(client: TestClient, body: bytes, signature: str | None = None) -> dict[str, object]:
     response = client.post("/inbound/email", content=body,
-                           headers={"X-Backroom-Signature": signature or sign(SECRET, body),
+                           headers={"X-Backroom-Signature": signature or sign(INBOUND_SECRET, body),
                                     "Content-Type": "message/rfc822"})
     result: dict[str, object] = {"status": response.status_code, **response.json()}
     return result

@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from tests.conftest import order_body, seed_catalog
+from tests.conftest import api_client, order_body, seed_catalog
 
 from backroom.bootstrap import Backroom
-from backroom.entrypoints.api.app import create_app
 from backroom.support.widget import identity_token, verified_email
 
 pytestmark = pytest.mark.integration
@@ -25,8 +24,7 @@ NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 def client(app: Backroom) -> Iterator[TestClient]:
     support = app.settings.support.model_copy(update={"widget_secret": SecretStr(WIDGET_SECRET),
                                                       "widget_origins": ["https://shop.example"]})
-    app.settings = app.settings.model_copy(update={"support": support})
-    with TestClient(create_app(app)) as c:
+    with api_client(app, support=support) as c:
         yield c
 
 

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from tests.conftest import TestClient, rows, scalar, seed_catalog
+from tests.conftest import TestClient, api_client, rows, scalar, seed_catalog
 
 from backroom.bootstrap import Backroom
 from backroom.config import WooCommerceSettings
-from backroom.entrypoints.api.app import create_app
 from backroom.shared.hashing import sign
 
 pytestmark = pytest.mark.integration
@@ -25,9 +24,8 @@ SECRET = "wc-webhook-secret"
 
 @pytest.fixture
 def client(app: Backroom) -> Iterator[TestClient]:
-    app.settings = app.settings.model_copy(update={"woocommerce": WooCommerceSettings(
-        webhook_secret=SecretStr(SECRET), sites={"shop.example.com": "default"})})
-    with TestClient(create_app(app)) as c:
+    with api_client(app, woocommerce=WooCommerceSettings(webhook_secret=SecretStr(SECRET),
+                                                         sites={"shop.example.com": "default"})) as c:
         yield c
 
 
