@@ -23,6 +23,13 @@ from backroom.replenishment.uncertainty import Uncertainty, lead_time_demand
 
 #: the version recorded with every plan decision in the audit trail; bump it when the arithmetic changes
 POLICY_VERSION = "2"
+POLICY = "replenishment_plan"
+RUN_SUBJECT = "replenishment_run"  # the decision that records a whole run
+
+
+def plan_trigger(day: date) -> str:
+    """What a day's plan decisions name as their trigger (the nightly job looks for its run by it)."""
+    return f"{POLICY}:{day.isoformat()}"
 
 
 #: observed (in-stock) days a SKU needs before its stock above the order-up-to level counts as excess

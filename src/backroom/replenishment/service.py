@@ -11,7 +11,15 @@ from typing import Any
 
 from backroom.errors import Conflict, InvalidInput
 from backroom.replenishment import commands
-from backroom.replenishment.planning import POLICY_VERSION, Plan, PlanSettings, make_plan
+from backroom.replenishment.planning import (
+    POLICY,
+    POLICY_VERSION,
+    RUN_SUBJECT,
+    Plan,
+    PlanSettings,
+    make_plan,
+    plan_trigger,
+)
 from backroom.replenishment.ports import PurchasingUnitOfWork, ReplenishmentUnitOfWork
 from backroom.replenishment.purchasing import (
     PO_APPROVAL,
@@ -180,13 +188,13 @@ def _record(plan: Plan, trigger: str, uow: ReplenishmentUnitOfWork, outcome: Pla
         if p.line.order or p.stockout_expected:
             number = po_number(p.supplier, plan.day) if p.supplier else None
             uow.record_decision(Decision(
-                f"replenishment_plan:{plan.day}", "replenishment_plan", POLICY_VERSION, "sku", None,
+                plan_trigger(plan.day), POLICY, POLICY_VERSION, "sku", None,
                 {**{k: row[k] for k in DECISION_INPUTS}, "service_level": plan.settings.service_level},
                 {"sku": p.sku, "order": p.line.order, "reason": p.line.reason,
                  "purchase_order": number if number in drafted else None,
                  "stockout_expected": p.stockout_expected}))
     uow.record_decision(Decision(
-        f"replenishment_plan:{plan.day}", "replenishment_plan", POLICY_VERSION, "replenishment_run", None,
+        plan_trigger(plan.day), POLICY, POLICY_VERSION, RUN_SUBJECT, None,
         {"trigger": trigger, "service_level": plan.settings.service_level, "skus": len(plan.skus)},
         {**plan.summary(), "purchase_orders": outcome.purchase_orders}))
     uow.plan_reader.save_plan(plan.day, rows)

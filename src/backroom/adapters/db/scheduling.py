@@ -6,6 +6,8 @@ from datetime import date
 
 from sqlalchemy import Connection, text
 
+from backroom.replenishment.planning import POLICY, RUN_SUBJECT, plan_trigger
+
 NIGHTLY_PLAN_LOCK = 7_240_612
 
 
@@ -23,6 +25,5 @@ def stores_with_suppliers(conn: Connection) -> list[tuple[int, str, str]]:
 def planned_on(conn: Connection, store_id: int, day: date) -> bool:
     """Whether the store's replenishment plan for this day has run (its run decision is in the audit trail)."""
     return bool(conn.execute(text(
-        "SELECT EXISTS (SELECT 1 FROM decisions WHERE store_id = :s AND policy = 'replenishment_plan'"
-        " AND subject_type = 'replenishment_run' AND trigger = :t)"),
-        {"s": store_id, "t": f"replenishment_plan:{day.isoformat()}"}).scalar_one())
+        "SELECT EXISTS (SELECT 1 FROM decisions WHERE store_id = :s AND policy = :p AND subject_type = :r"
+        " AND trigger = :t)"), {"s": store_id, "p": POLICY, "r": RUN_SUBJECT, "t": plan_trigger(day)}).scalar_one())
