@@ -51,7 +51,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,8 @@ from typing import Any
 import yaml
 
 from backroom.errors import Conflict
+from backroom.orders.aftercare import ReturnRules
+from backroom.support.addresses import AddressParts
 from backroom.support.agent import SupportAgent
 from backroom.support.model import (
     Channel,
@@ -66,7 +68,9 @@ from backroom.support.model import (
     ConversationState,
     OrderFacts,
     ProductFacts,
+    RefundFacts,
     Reply,
+    ReturnFacts,
     Sender,
     Shipment,
 )
@@ -78,6 +82,9 @@ from backroom.support.understanding import ClassifierInterpreter, LibraryAnswers
 SHARED = Path(os.environ.get("BACKROOM_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 RESULTS = Path(__file__).resolve().parent / "results" / "agent_eval.json"
 MESSAGES = Path(__file__).resolve().parent / "support_messages.yaml"
+HOLDOUT = Path(__file__).resolve().parent / "support_messages_holdout.yaml"
+#: "now" for every labelled conversation (the store's orders are dated around it)
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 # Bitext's 27 intents onto ours. Several Bitext intents collapse into one of ours where the agent does the same
 # thing for both (hand over for account matters, answer from the policy knowledge for general questions).
@@ -321,7 +328,12 @@ def store_orders(store: dict[str, Any]) -> dict[str, OrderFacts]:
             o["number"], o["email"], str(o["postal_code"]), o["status"], placed, Decimal(str(o["total"])), currency,
             tuple((str(title), int(q)) for title, q in o["items"]),
             tuple(Shipment(s["carrier"], str(s["tracking_number"]), s["tracking_url"]) for s in o.get("shipments", [])),
-            _when(o.get("delivered_at")), _day(o.get("expected_by")))
+            _when(o.get("delivered_at")), _day(o.get("expected_by")), "GB",
+            tuple(RefundFacts(Decimal(str(r["amount"])), currency, _when(r.get("refunded_at")))
+                  for r in o.get("refunds", [])),
+            tuple(ReturnFacts(str(r["number"]), str(r["status"]), _when(r["requested_at"]) or NOW,
+                              tuple((str(title), int(q)) for title, q in r["items"]))
+                  for r in o.get("returns", [])))
     return orders
 
 
@@ -341,6 +353,7 @@ class StoreTools:
         self.orders = store_orders(store)
         self.products = store_products(store)
         self.answers = answers
+        self.rules = ReturnRules()
         self.cancelled: list[str] = []
 
     def find_order(self, number: str) -> OrderFacts | None:
@@ -363,6 +376,26 @@ class StoreTools:
         self.orders[order.number] = replace(order, status="cancelled")
         self.cancelled.append(order.number)
         return "cancelled"
+
+    def change_address(self, number: str, address: AddressParts) -> str:
+        order = self.find_order(number)
+        if order is None:
+            raise Conflict(f"order {number} not found", code="not_found")
+        if order.status not in ("on_hold", "backordered", "reserved"):
+            raise Conflict(f"order {order.number} is {order.status}", code="not_changeable")
+        self.orders[order.number] = replace(order, postal_code=address.postal_code, country=address.country)
+        return "address changed"
+
+    def start_return(self, number: str, items: tuple[tuple[str, int], ...], reason: str) -> str:
+        order = self.find_order(number)
+        if order is None or order.status != "delivered":
+            raise Conflict(f"order {number} is not delivered", code="not_delivered")
+        if order.delivered_at is not None and self.now() > self.rules.last_day(order.delivered_at):
+            raise Conflict(f"order {order.number} is outside the return window", code="outside_return_window")
+        return f"R{order.number.lstrip('#')}-1"
+
+    def now(self) -> datetime:
+        return NOW
 
     def find_product(self, names: tuple[str, ...]) -> ProductFacts | None:
         for name in names:
@@ -438,6 +471,7 @@ def run_case(case: dict[str, Any], store: dict[str, Any], interpreter: Interpret
 def evaluate_messages(path: Path = MESSAGES, interpreter: Interpreter | None = None,
                       answers: PolicyAnswers | None = None) -> dict[str, Any]:
     data = load_messages(path)
+    data.setdefault("store", load_messages(MESSAGES)["store"])  # the held-out set runs on the same store
     interpreter = interpreter or ClassifierInterpreter()
     answers = answers or LibraryAnswers()
     outcomes = [run_case(case, data["store"], interpreter, answers) for case in data["cases"]]
@@ -473,9 +507,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help="choose settings on the dev split (no test data)")
     parser.add_argument("--messages-only", action="store_true",
                         help="only the labelled conversations (bench/support_messages.yaml; no shared data needed)")
+    parser.add_argument("--holdout", action="store_true",
+                        help="with --messages-only: the held-out set (bench/support_messages_holdout.yaml)")
     args = parser.parse_args(argv)
     if args.messages_only:
-        conversations = evaluate_messages()
+        conversations = evaluate_messages(HOLDOUT if args.holdout else MESSAGES)
         for name, value in conversations["metrics"].items():
             print(f"{name} {'absent' if value is None else value}")
         return 0

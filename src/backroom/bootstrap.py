@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from backroom.adapters.db.connections import Connection
 from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine, normalize_url
 from backroom.adapters.db.inbox import processed_ids, record_input
 from backroom.adapters.db.uow import SqlUnitOfWork
+from backroom.adapters.email.imap import ImapMailbox, open_mailbox
 from backroom.adapters.email.smtp import SmtpSender
 from backroom.adapters.notify.slack import SlackSender
 from backroom.adapters.notify.webhook import WebhookCaller
@@ -42,8 +44,9 @@ from backroom.connectors.sync import PlatformSync
 from backroom.connectors.webhook_mappers import MAPPERS, source_ref
 from backroom.connectors.woocommerce.client import woocommerce_client
 from backroom.connectors.woocommerce.feed import WooCommerceFeed
-from backroom.errors import BackroomError, ConfigurationError
+from backroom.errors import BackroomError, ConfigurationError, InvalidInput
 from backroom.orders import commands, handlers, platform_handlers
+from backroom.orders.aftercare import ReturnRules
 from backroom.orders.commands import ImportOrders
 from backroom.orders.validation import OrderPolicy
 from backroom.replenishment import commands as replenishment_commands
@@ -64,12 +67,18 @@ from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry, Mes
 from backroom.shared.clock import Clock, SystemClock
 from backroom.shared.messages import Command
 from backroom.support.agent import AgentPolicy
+from backroom.support.automatic import automatic_reason
 from backroom.support.commands import HandleSupportMessage
+from backroom.support.email_in import parse_inbound
+from backroom.support.model import Channel
 from backroom.support.ports import Interpreter
 from backroom.support.service import SupportSettings, handle_support_message
 from backroom.support.understanding import ClassifierInterpreter, LibraryAnswers
 
 log = logging.getLogger(__name__)
+
+EMAIL_SOURCE = "email"  # the inbox source of customer emails, however they arrive (webhook or IMAP)
+MAIL_FETCH_LOCK = 7_240_613  # one worker fetches the support mailbox at a time
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,20 @@ class WebhookOutcome:
     outcome: str  # created | existing | processed | ignored | duplicate | accepted (processed after the reply)
     detail: str  # the order's status, what the command did, why the input was ignored, or 'received'
     order_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EmailOutcome:
+    outcome: str  # answered | duplicate | ignored (a machine sent it: not answered, kept as processed)
+    message_id: str  # "" when the email has none (it is then handled once by the hash of its bytes)
+    handover: str | None = None  # why a person takes over, when one does
+    reason: str | None = None  # why it was ignored: auto_reply, bounce, mailing_list or own_message
+
+
+@dataclass(frozen=True)
+class FetchedMail:
+    uid: str  # the message's UID in the mailbox
+    outcome: str  # answered | duplicate | ignored | the refusal's code (kept, set aside) | failed (left unseen) | gone
 
 
 @dataclass
@@ -159,16 +182,20 @@ class Backroom:
     async def run_worker(self, *, wait: bool = True, install_signal_handlers: bool | None = None) -> None:
         """A procrastinate worker for this installation's effects (see adapters.queue.worker.run_worker)."""
         app = make_app(libpq_dsn(self.database_url), self.runner)
-        checks = (PeriodicCheck("alert checks", self.settings.alerts.check_every_s,
-                                functools.partial(self.check_alerts, wait=False)),
-                  PeriodicCheck("reconciliation polls", self.settings.connectors.reconcile_every_s,
-                                self.reconcile_all),
-                  PeriodicCheck("inbox safety net", self.settings.worker.poll_s,
-                                functools.partial(self.process_inbox, wait=False)),
-                  PeriodicCheck("nightly replenishment plans", self.settings.replenishment.check_every_s,
-                                self.plan_due_stores))
         await run_worker(app, self.runner, self.settings.worker, wait=wait,
-                         install_signal_handlers=install_signal_handlers, checks=checks)
+                         install_signal_handlers=install_signal_handlers, checks=self.periodic_checks())
+
+    def periodic_checks(self) -> tuple[PeriodicCheck, ...]:
+        """What a waiting worker runs between effects, each every so often (0: never)."""
+        imap = self.settings.support.imap
+        return (PeriodicCheck("alert checks", self.settings.alerts.check_every_s,
+                              functools.partial(self.check_alerts, wait=False)),
+                PeriodicCheck("reconciliation polls", self.settings.connectors.reconcile_every_s, self.reconcile_all),
+                PeriodicCheck("inbox safety net", self.settings.worker.poll_s,
+                              functools.partial(self.process_inbox, wait=False)),
+                PeriodicCheck("nightly replenishment plans", self.settings.replenishment.check_every_s,
+                              self.plan_due_stores),
+                PeriodicCheck("support mail fetch", imap.poll_every_s if imap.enabled else 0, self.fetch_mail))
 
     def reconcile(self, connection: Connection, feed: OrderFeed,
                   look_back: timedelta = timedelta(days=3)) -> PollResult:
@@ -259,6 +286,69 @@ class Backroom:
                     continue
                 planned.append(slug)
         return planned
+
+    # -- customer email (docs/support.md, "Email" and "Email by IMAP") ---------------------------------------------
+
+    def receive_email(self, raw: bytes, store: str | None = None) -> EmailOutcome:
+        """A customer's raw RFC 822 email to the support agent, whichever way it came (POST /inbound/email or an
+        IMAP fetch): handled once by its Message-ID, recorded in the same transaction as the agent's reply.
+
+        An email the agent cannot read is kept in the inbox as 'rejected' (under the hash of its bytes) and its
+        InvalidInput raised; one a machine sent (an auto-reply, a bounce, a list) is kept and not answered, so no
+        mail loop starts; a failure while handling it is kept ('failed') and raised, and the same email coming
+        again is handled then."""
+        store_id = self.store_id(store)
+        try:
+            mail = parse_inbound(raw)
+        except InvalidInput as err:
+            record_input(self.engine, store_id, InboxEntry.from_raw(EMAIL_SOURCE, None, "email", raw, {}),
+                         "rejected", err.code)
+            raise
+        entry = InboxEntry.from_raw(EMAIL_SOURCE, mail.message_id or None, "email", raw, {})
+        automatic = automatic_reason(raw, {parseaddr(self.settings.smtp.sender)[1].lower()})
+        if automatic is not None:
+            record_input(self.engine, store_id, entry, "processed", f"ignored: {automatic}")
+            return EmailOutcome("ignored", mail.message_id, reason=automatic)
+        command = HandleSupportMessage(Channel.EMAIL.value, mail.thread_id, mail.text, mail.sender, True,
+                                       mail.sender_name or None, mail.subject, mail.message_id or None,
+                                       mail.references)
+        try:
+            with self._kept_if_refused(store_id, entry):
+                outcome = self.bus.handle(command, store_id, (entry,))
+        except DuplicateDelivery:
+            return EmailOutcome("duplicate", mail.message_id)
+        handover = outcome.reply.handover
+        return EmailOutcome("answered", mail.message_id, handover.value if handover else None)
+
+    def fetch_mail(self) -> list[FetchedMail] | None:
+        """Handle the support mailbox's unseen emails once (``support.imap``; None: another worker is fetching).
+
+        Each is read without marking it, handled by ``receive_email`` and only then marked seen, so a crash in
+        between fetches it again and its Message-ID makes that harmless (one a machine sent is kept and marked seen,
+        unanswered). One the agent cannot read is kept and set aside (marked seen, or moved to ``rejected_folder``);
+        one whose handling failed stays unseen for the next poll. Neither stops the others."""
+        imap = self.settings.support.imap
+        with self.engine.connect() as conn, conn.begin():
+            if not scheduling.try_lock(conn, MAIL_FETCH_LOCK):
+                return None
+            with open_mailbox(imap) as mailbox:
+                return [self._fetch_one(mailbox, uid, imap.store) for uid in mailbox.unseen(imap.batch)]
+
+    def _fetch_one(self, mailbox: ImapMailbox, uid: str, store: str | None) -> FetchedMail:
+        raw = mailbox.fetch(uid)
+        if raw is None:
+            return FetchedMail(uid, "gone")
+        try:
+            outcome = self.receive_email(raw, store)
+        except InvalidInput as err:  # kept in the inbox for inspection; fetching it again would not help
+            log.info("email uid %s refused and set aside: %s", uid, err.code)
+            mailbox.set_aside(uid)
+            return FetchedMail(uid, err.code)
+        except Exception as err:  # left unseen: the next poll tries again (the rest of the batch goes on)
+            log.warning("email uid %s failed and stays unseen: %s", uid, type(err).__name__)
+            return FetchedMail(uid, "failed")
+        mailbox.mark_seen(uid)
+        return FetchedMail(uid, outcome.outcome)
 
     def check_alerts(self, *, wait: bool = True) -> list[alerts.SentNotice] | None:
         """Run the alert checks for every store now (None: another process is running them; see wait)."""
@@ -459,6 +549,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
         commands.ReceiveDelivery: handlers.receive_delivery,
         commands.CountStock: handlers.count_stock,
         commands.ReceiveStock: handlers.receive_stock,
+        commands.ReceiveReturn: handlers.receive_return,
         commands.SetRestockEta: handlers.set_restock_eta,
         commands.ResolveReviewItem: handlers.resolve_review_item,
         commands.RecordPayment: platform_handlers.record_payment,
@@ -505,7 +596,8 @@ def support_settings(settings: Settings, pipeline: handlers.PipelineSettings) ->
         interpreter = LlmInterpreter(interpreter, model, [i.value for i in Intent], s.confidence_floor)
         phraser = LlmPhraser(model)
     return SupportSettings(interpreter, LibraryAnswers(s.policies_dir),
-                           AgentPolicy(s.confidence_floor, s.high_value, s.vip_spend), pipeline, phraser)
+                           AgentPolicy(s.confidence_floor, s.high_value, s.vip_spend,
+                                       returns=ReturnRules(s.return_window_days)), pipeline, phraser)
 
 
 def replenishment_settings(settings: Settings) -> replenishment.ReplenishmentSettings:

@@ -135,6 +135,26 @@ class LlmSettings:
     max_tokens: int = 300
 
 
+class ImapSettings(BaseModel):
+    """Customer email fetched from a mailbox (docs/support.md, "Email by IMAP"): where, as whom, and how often. The
+    password comes from the environment only (``BACKROOM_SUPPORT__IMAP__PASSWORD``)."""
+
+    enabled: bool = False  # a worker fetches every poll_every_s; `backroom support fetch-mail` works either way
+    host: str | None = None
+    port: int | None = None  # unset: 993 with ssl, else 143
+    username: str | None = None
+    password: SecretStr | None = None
+    ssl: bool = True  # IMAP over TLS (IMAPS); false: plain IMAP, upgraded with starttls
+    starttls: bool = False  # with ssl false: STARTTLS before logging in (false: only for a server on your own host)
+    ca_file: Path | None = None  # a private CA's certificate (PEM) to trust instead of the system's
+    mailbox: str = "INBOX"
+    rejected_folder: str | None = None  # a malformed email is moved here; unset: it stays, marked seen
+    store: str | None = None  # the store this mailbox writes to; unset: BACKROOM_STORE
+    poll_every_s: float = Field(60.0, ge=0)  # 0: never (fetch-mail only)
+    batch: int = Field(50, ge=1)  # the most messages one poll handles (the rest wait for the next)
+    timeout_s: float = 30.0
+
+
 class SupportConfig(BaseModel):
     """The support agent (docs/support.md): the store's policy documents, when a person takes over, and how much
     time an automated conversation is counted as saving."""
@@ -143,9 +163,11 @@ class SupportConfig(BaseModel):
     confidence_floor: float = Field(0.45, ge=0, le=1)  # below this the agent hands over instead of guessing
     high_value: Decimal = Decimal("1000")  # orders this large are acted on by a person
     vip_spend: Decimal = Decimal("2500")  # customers who spent this much get a person for anything consequential
+    return_window_days: int = Field(30, ge=0)  # days after delivery the agent may start a return (match returns.md)
     minutes_per_conversation: float = 6.0  # a person's time an automated conversation saves (for hours saved)
     widget_secret: SecretStr | None = None  # signs logged-in customers' identity tokens for the chat widget
     widget_origins: list[str] = Field(default_factory=list)  # the store sites allowed to call /widget/messages
+    imap: ImapSettings = ImapSettings()  # fetch customer email from a mailbox, beside or instead of /inbound/email
 
 
 class Settings(BaseSettings):

@@ -25,12 +25,13 @@ class Keywords:
     def understand(self, text: str, catalog: Sequence[str]) -> Understanding:
         low = text.lower()
         intent = next((i for k, i in (("cancel", "cancel_order"), ("where", "order_status"),
-                                      ("human", "human_agent"), ("return policy", "policy_question"))
+                                      ("address", "change_address"), ("human", "human_agent"),
+                                      ("return policy", "policy_question"))
                        if k in low), "out_of_scope")
         return Understanding(intent, 0.9, intent != "out_of_scope",
                              order_numbers=tuple(re.findall(r"#\w+", text)),
                              emails=tuple(re.findall(r"[\w.]+@[\w.]+", text)),
-                             affirmative=low.strip() == "yes")
+                             affirmative=low.strip() == "yes", negative=low.strip() == "no")
 
 
 class Policies:
@@ -97,3 +98,38 @@ def test_an_empty_or_control_only_message_is_refused(app: Backroom) -> None:
 
 def _conv_id(app: Backroom) -> int:
     return int(rows(app, "SELECT id FROM support_conversations")[0][0])
+
+
+def test_a_backordered_orders_address_is_changed_after_a_yes_and_a_bad_one_is_refused(app: Backroom) -> None:
+    seed_catalog(app, {"MUG": (0, 0)})
+    app.ingest_order(order_body("O1", {"MUG": 1}, email="ada@example.com"), {}, source_id="o1")
+    assert rows(app, "SELECT status FROM orders") == [("backordered",)]
+    bad = say(app, "new address for #O1 please: 12 High Street, Leeds, 12345. ada@example.com")
+    assert bad.reply.text == ("I can change the delivery address of order #O1 to: 12 High Street, Leeds, 12345, GB. "
+                              "Shall I go ahead? Reply yes to confirm.")
+    refused = say(app, "yes")
+    assert refused.reply.text == ("I couldn't use that address (postal code: invalid). Please send the full new "
+                                  "address again.")
+    assert (refused.reply.actions, rows(app, "SELECT shipping_address->>'line1' FROM orders")) == (
+        [], [("10 Downing Street",)])
+    offer = say(app, "22 Colmore Row, Birmingham B3 2QD")
+    assert offer.reply.text == ("I can change the delivery address of order #O1 to: 22 Colmore Row, Birmingham, "
+                                "B3 2QD, GB. Shall I go ahead? Reply yes to confirm.")
+    done = say(app, "yes")
+    assert done.reply.actions == [{"action": "change_address", "order": "#O1", "outcome": "address changed"}]
+    assert rows(app, "SELECT shipping_address->>'name', shipping_address->>'line1', shipping_address->>'city',"
+                     " shipping_address->>'postal_code', status FROM orders") == [
+        ("Ada Lovelace", "22 Colmore Row", "Birmingham", "B3 2QD", "backordered")]
+    [(inputs, outcome)] = rows(app, "SELECT inputs, outcome FROM decisions WHERE policy = 'order_address_change'")
+    assert (inputs["before"]["line1"], outcome["after"]["line1"], outcome["actor"]) == (
+        "10 Downing Street", "22 Colmore Row", "support_agent")
+
+
+def test_an_address_the_warehouse_already_has_goes_to_a_person_unchanged(app: Backroom) -> None:
+    seed_catalog(app, {"MUG": (5, 0)})
+    app.ingest_order(order_body("O1", {"MUG": 1}, email="ada@example.com"), {}, source_id="o1")
+    reply = say(app, "change the address of #O1 to 22 Colmore Row, Birmingham B3 2QD, ada@example.com")
+    assert (reply.reply.handover.value if reply.reply.handover else None, reply.reply.actions) == (
+        "needs_a_person", [])
+    assert rows(app, "SELECT shipping_address->>'line1', status FROM orders") == [
+        ("10 Downing Street", "fulfillment_requested")]

@@ -98,6 +98,17 @@ class ReceiveStock(Command):
 
 
 @dataclass(frozen=True)
+class ReceiveReturn(Command):
+    """A customer's return arrived: the authorisation is marked received and, with ``restock``, its items go back
+    into stock at ``location_code`` (serving backorders first)."""
+
+    number: str
+    location_code: str
+    restock: bool = True
+    actor: str = "cli"
+
+
+@dataclass(frozen=True)
 class CountStock(Command):
     """A stock count: the location now holds ``on_hand`` units; the difference is booked under the row lock (a count
     below what is reserved for orders is refused)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from backroom.errors import Conflict, InvalidInput
 from backroom.inventory.model import StockPool
-from backroom.orders import commands
+from backroom.orders import aftercare, commands
 from backroom.orders.checkouts import complete_checkouts
 from backroom.orders.error_codes import ALLOWED_ACTIONS, ReasonCode, ReviewAction
 from backroom.orders.model import TERMINAL, Order, OrderStatus, Reservation
@@ -495,6 +495,25 @@ def receive_stock(cmd: commands.ReceiveStock, uow: OrdersUnitOfWork, settings: P
         except ValueError as err:
             raise Conflict(str(err), code="stock_negative") from err
         allocated = _allocate_backorders({cmd.sku}, pool, uow, settings)
+        uow.commit()
+    return allocated
+
+
+def receive_return(cmd: commands.ReceiveReturn, uow: OrdersUnitOfWork, settings: PipelineSettings) -> int:
+    """A return arrived: marked received and, with restock, its items booked back in (backorders served first);
+    returns how many backordered orders that allocated."""
+    with uow:
+        request = uow.returns.get(cmd.number)
+        aftercare.mark_received(request, cmd.restock, cmd.actor, uow)
+        allocated = 0
+        if cmd.restock:
+            location_id = uow.stock.location_id(cmd.location_code)
+            skus = {line.sku for line in request.lines} & uow.catalog.known_skus({line.sku for line in request.lines})
+            pool = uow.stock.lock(skus, ensure_location=location_id)
+            for line in request.lines:
+                if line.sku in skus:
+                    _book(pool, line.sku, location_id, line.quantity, f"return:{request.number}", uow)
+            allocated = _allocate_backorders(skus, pool, uow, settings)
         uow.commit()
     return allocated
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from backroom.customers.model import CustomerProfile
 from backroom.inventory.model import StockPool
@@ -16,6 +16,9 @@ from backroom.orders.model import CustomerStats, Order
 from backroom.orders.payments import Refund
 from backroom.replenishment.ports import PurchasingUnitOfWork
 from backroom.review.model import ReviewItem
+
+if TYPE_CHECKING:  # aftercare's handlers take this unit of work: the model is imported for annotations only
+    from backroom.orders.aftercare import ReturnRequest
 
 
 class OrderRepository(Protocol):
@@ -76,6 +79,15 @@ class CheckoutRepository(Protocol):
         platform had not; returns those that were open until now."""
 
 
+class ReturnRepository(Protocol):
+    def of_order(self, order_id: int) -> list[ReturnRequest]:
+        """The order's return authorisations, oldest first."""
+    def add(self, request: ReturnRequest) -> None: ...
+    def get(self, number: str) -> ReturnRequest:
+        """Load and lock a return by its number; raises NotFound outside this store."""
+    def save(self, request: ReturnRequest) -> None: ...
+
+
 class OrdersUnitOfWork(PurchasingUnitOfWork, Protocol):
     orders: OrderRepository
     stock: StockRepository
@@ -84,6 +96,7 @@ class OrdersUnitOfWork(PurchasingUnitOfWork, Protocol):
     reviews: ReviewRepository
     effects: EffectAdmin
     checkouts: CheckoutRepository
+    returns: ReturnRepository
 
 
 # -- what the platforms report besides orders (orders/platform_handlers.py) --------------------------------------

@@ -32,6 +32,8 @@ class Awaiting(StrEnum):
     ORDER_NUMBER = "order_number"  # asked which order
     VERIFICATION = "verification"  # asked for the order's email or postal code
     CONFIRMATION = "confirmation"  # asked "shall I …?" and waits for an explicit yes
+    ADDRESS = "address"  # asked for the new delivery address
+    ITEMS = "items"  # asked which items of the order to return
 
 
 class HandoverReason(StrEnum):
@@ -59,12 +61,13 @@ class ConversationState:
     unresolved_turns: int = 0  # turns in a row the agent could not move forward
     failed_verifications: int = 0
     handed_over: HandoverReason | None = None
+    request: str | None = None  # the customer's request while the agent gathers the order and proof for it
 
     def as_dict(self) -> dict[str, Any]:
         return {"verified_email": self.verified_email, "awaiting": self.awaiting, "intent": self.intent,
                 "order_number": self.order_number, "pending": self.pending, "turns": self.turns,
                 "unresolved_turns": self.unresolved_turns, "failed_verifications": self.failed_verifications,
-                "handed_over": self.handed_over}
+                "handed_over": self.handed_over, "request": self.request}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConversationState:
@@ -72,7 +75,7 @@ class ConversationState:
         return cls(data.get("verified_email"), Awaiting(awaiting) if awaiting else None, data.get("intent"),
                    data.get("order_number"), data.get("pending"), int(data.get("turns", 0)),
                    int(data.get("unresolved_turns", 0)), int(data.get("failed_verifications", 0)),
-                   HandoverReason(handed) if handed else None)
+                   HandoverReason(handed) if handed else None, data.get("request"))
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Understanding:
     affirmative: bool = False
     negative: bool = False
     other_intents: tuple[str, ...] = ()  # further intents in the same message ("where is it, and can I return …")
+    text: str = ""  # the message as the language layer read it (normalised, glossed into English); "" = as written
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,21 @@ class Shipment:
     tracking_number: str
     tracking_url: str
     shipped_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RefundFacts:
+    amount: Decimal
+    currency: str
+    refunded_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReturnFacts:
+    number: str
+    status: str  # requested, received, refunded, rejected
+    requested_at: datetime
+    items: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
@@ -114,6 +133,9 @@ class OrderFacts:
     shipments: tuple[Shipment, ...] = ()
     delivered_at: datetime | None = None
     expected_by: date | None = None
+    country: str = ""  # of the delivery address (ISO code)
+    refunds: tuple[RefundFacts, ...] = ()
+    returns: tuple[ReturnFacts, ...] = ()
 
     @property
     def fulfilled(self) -> bool:

@@ -7,12 +7,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from backroom.errors import Conflict, InvalidInput
+from backroom.orders import aftercare
 from backroom.orders import handlers as order_handlers
+from backroom.orders.model import Address
 from backroom.service_layer.effects import EffectRequest
 from backroom.service_layer.messages import Decision, RecordedEvent, ReviewRequest
+from backroom.support.addresses import AddressParts
 from backroom.support.agent import AgentPolicy, SupportAgent
 from backroom.support.commands import HandleSupportMessage
 from backroom.support.model import Channel, Citation, ConversationState, OrderFacts, ProductFacts, Reply, Sender
@@ -25,7 +29,8 @@ SUPPORT_HANDOVER = "support_handover"
 SUBJECT = "conversation"
 MAX_MESSAGE_CHARS = 10_000
 TRANSCRIPT = 20  # the recent messages a handover shows the person taking over
-POLICY_VERSION = "1"
+POLICY_VERSION = "2"  # 2: address changes, returns and refund status carried out by the agent
+ACTOR = "support_agent"
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,9 @@ class SupportOutcome:
 
 
 class _Tools:
-    """The agent's tools over one unit of work: reads from the store's records, the cancellation through the order
-    pipeline (stock released, warehouse told, the customer emailed) in this same transaction."""
+    """The agent's tools over one unit of work: reads from the store's records; cancellations, address changes and
+    returns through the order pipeline's own rules (stock released, warehouse told, the customer emailed) in this
+    same transaction."""
 
     def __init__(self, uow: SupportUnitOfWork, settings: SupportSettings) -> None:
         self.uow = uow
@@ -63,11 +69,34 @@ class _Tools:
         return self.uow.support_reader.customer_spend(email)
 
     def cancel_order(self, number: str, reason: str) -> str:
+        order_handlers.cancel_within(self._order_id(number), reason, ACTOR, self.uow, self.settings.pipeline)
+        return "cancelled"
+
+    def change_address(self, number: str, address: AddressParts) -> str:
+        order = self.uow.orders.get(self._order_id(number))
+        before = order.shipping_address
+        aftercare.change_address(order, Address(before.name, address.line1, address.city, address.postal_code,
+                                                address.country, address.line2, address.area, before.phone),
+                                 ACTOR, self.uow)
+        return "address changed"
+
+    def start_return(self, number: str, items: tuple[tuple[str, int], ...], reason: str) -> str:
         found = self.uow.support_reader.order_by_number(number)
         if found is None:
             raise Conflict(f"order {number} not found", code="not_found")
-        order_handlers.cancel_within(found[0], reason, "support_agent", self.uow, self.settings.pipeline)
-        return "cancelled"
+        order = self.uow.orders.get(found[0])
+        request = aftercare.start_return(order, items, found[1].delivered_at, reason, ACTOR,
+                                         self.settings.agent.returns, self.uow)
+        return request.number
+
+    def now(self) -> datetime:
+        return self.uow.clock.now()
+
+    def _order_id(self, number: str) -> int:
+        found = self.uow.support_reader.order_by_number(number)
+        if found is None:
+            raise Conflict(f"order {number} not found", code="not_found")
+        return found[0]
 
     def find_product(self, names: tuple[str, ...]) -> ProductFacts | None:
         for name in names:
@@ -142,7 +171,9 @@ def _email_reply(cmd: HandleSupportMessage, store_id: int, conversation_id: int,
         {"to": sender.email, "template": "support_reply",
          "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}",
          "context": {"name": sender.name or "", "text": reply.text},
-         "headers": {"In-Reply-To": cmd.message_id or "", "References": " ".join(references)}},
+         # Auto-Submitted (RFC 3834): the customer's own autoresponder does not answer the agent's reply
+         "headers": {"In-Reply-To": cmd.message_id or "", "References": " ".join(references),
+                     "Auto-Submitted": "auto-replied"}},
         subject_id=conversation_id)
 
 

@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from backroom.errors import Conflict
+from backroom.errors import Conflict, InvalidInput
+from backroom.support.addresses import AddressParts, parse_address
 from backroom.support.agent import SupportAgent, is_frustrated, mentions_legal_or_dispute, status_text
 from backroom.support.model import (
     Awaiting,
@@ -17,6 +18,8 @@ from backroom.support.model import (
     HandoverReason,
     OrderFacts,
     ProductFacts,
+    RefundFacts,
+    ReturnFacts,
     Sender,
     Shipment,
     Understanding,
@@ -31,13 +34,37 @@ SHIPPED = OrderFacts("#1002", ADA, "SW1A 2AA", "shipped", PLACED, Decimal("20.00
                      expected_by=date(2026, 12, 1))
 BIG = replace(OPEN, number="#1003", total=Decimal("1500.00"))
 BOB = replace(OPEN, number="#2001", email="bob@example.com", postal_code="M1 1AE")
+WAITING = replace(OPEN, number="#1004", status="backordered", country="GB")
+DELIVERED = replace(OPEN, number="#1005", status="delivered", items=(("Mug", 2), ("Gift Card", 1), ("Tee", 1)),
+                    delivered_at=datetime(2026, 11, 10, 12, 0, tzinfo=UTC))
+LATE = replace(DELIVERED, number="#1006", delivered_at=datetime(2026, 10, 1, 12, 0, tzinfo=UTC))
+REFUNDED = replace(OPEN, number="#1007", status="cancelled",
+                   refunds=(RefundFacts(Decimal("45.00"), "GBP", datetime(2026, 11, 21, 9, 0, tzinfo=UTC)),))
+RETURNING = replace(DELIVERED, number="#1008", returns=(
+    ReturnFacts("R8-1", "requested", datetime(2026, 11, 22, 9, 0, tzinfo=UTC), (("Mug", 2),)),))
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 WEB = Sender(Channel.WIDGET)
 
 
 class Tools:
     def __init__(self) -> None:
-        self.orders = {o.number: o for o in (OPEN, SHIPPED, BIG, BOB)}
+        self.orders = {o.number: o for o in (OPEN, SHIPPED, BIG, BOB, WAITING, DELIVERED, LATE, REFUNDED, RETURNING)}
         self.cancelled: list[str] = []
+        self.addresses: list[tuple[str, AddressParts]] = []
+        self.returns: list[tuple[str, tuple[tuple[str, int], ...]]] = []
+
+    def change_address(self, number: str, address: AddressParts) -> str:
+        if address.postal_code == "ZZ1 1ZZ":
+            raise InvalidInput("postal_code: not a valid GB postal code")
+        self.addresses.append((number, address))
+        return "address changed"
+
+    def start_return(self, number: str, items: tuple[tuple[str, int], ...], reason: str) -> str:
+        self.returns.append((number, items))
+        return f"R{number.lstrip('#')}-1"
+
+    def now(self) -> datetime:
+        return NOW
 
     def find_order(self, number: str) -> OrderFacts | None:
         return self.orders.get(number)
@@ -211,3 +238,132 @@ def test_tone_and_legal_detectors() -> None:
                                                    "dispatch date?")] == [True, True, False]
     assert status_text(replace(OPEN, status="backordered", expected_by=None)) == (
         "Order #1001 is waiting for stock — it ships as soon as the items arrive.")
+
+
+def verified() -> tuple[Tools, ConversationState, SupportAgent]:
+    tools, state = Tools(), ConversationState(verified_email=ADA)
+    return tools, state, SupportAgent(tools)
+
+
+def test_an_address_change_asks_for_the_address_then_a_yes_and_only_then_changes_it() -> None:
+    tools, state, agent = verified()
+    ask = agent.respond("I've moved, can you change the address on order #1004?", WEB,
+                        said("change_address", order_numbers=("#1004",)), state)
+    assert (ask.text, state.awaiting, tools.addresses) == (
+        "What is the new delivery address for order #1004? Please send the street, town and postal code in one "
+        "message.", Awaiting.ADDRESS, [])
+    offer = agent.respond("22 Colmore Row, Birmingham B3 2QD", WEB, said("out_of_scope", 0.3), state)
+    assert (offer.text, state.awaiting, tools.addresses) == (
+        "I can change the delivery address of order #1004 to: 22 Colmore Row, Birmingham, B3 2QD, GB. Shall I go "
+        "ahead? Reply yes to confirm.", Awaiting.CONFIRMATION, [])
+    done = agent.respond("yes", WEB, said("affirm", affirmative=True), state)
+    assert done.text == "Done — order #1004 will be delivered to 22 Colmore Row, Birmingham, B3 2QD, GB."
+    assert done.actions == [{"action": "change_address", "order": "#1004", "outcome": "address changed"}]
+    assert tools.addresses == [("#1004", AddressParts("22 Colmore Row", "Birmingham", "B3 2QD", "GB"))]
+
+
+def test_an_address_the_store_refuses_is_asked_for_again_and_nothing_changes() -> None:
+    tools, state, agent = verified()
+    agent.respond("change the address of order #1004 to 1 Fake Street, Nowhere, ZZ1 1ZZ", WEB,
+                  said("change_address", order_numbers=("#1004",)), state)
+    refused = agent.respond("yes", WEB, said("affirm", affirmative=True), state)
+    assert (refused.text, state.awaiting, refused.actions, tools.addresses) == (
+        "I couldn't use that address (postal_code: not a valid GB postal code). Please send the full new address "
+        "again.", Awaiting.ADDRESS, [], [])
+
+
+def test_an_address_already_with_the_warehouse_or_shipped_is_not_changed_by_the_agent() -> None:
+    tools, state, agent = verified()
+    warehouse = agent.respond("new address for #1001: 22 Colmore Row, Birmingham B3 2QD", WEB,
+                              said("change_address", order_numbers=("#1001",)), state)
+    assert (warehouse.handover, warehouse.handover_summary.split(";")[0], tools.addresses) == (
+        HandoverReason.NEEDS_A_PERSON, "new delivery address for #1001 (already with the warehouse)", [])
+    tools, state, agent = verified()
+    shipped = agent.respond("change the address on #1002", WEB, said("change_address", order_numbers=("#1002",)),
+                            state)
+    assert (shipped.text, shipped.handover, tools.addresses) == (
+        "Order #1002 is shipped, so its address can no longer be changed.", None, [])
+
+
+def test_a_return_asks_which_items_refuses_the_excluded_ones_and_starts_after_a_yes() -> None:
+    tools, state, agent = verified()
+    which = agent.respond("I want to return something from order #1005", WEB,
+                          said("start_return", order_numbers=("#1005",)), state)
+    assert (which.text, state.awaiting) == (
+        "Which items from order #1005 would you like to return? It has 2 × Mug, Gift Card and Tee.", Awaiting.ITEMS)
+    offer = agent.respond("the mugs and the gift card", WEB, said("start_return", 0.5, products=("Mug", "Gift Card")),
+                          state)
+    assert (offer.text, tools.returns) == (
+        "Gift Card cannot be returned under our returns policy. I can start a return for 2 × Mug from order #1005. "
+        "Shall I go ahead? Reply yes to confirm.", [])
+    done = agent.respond("yes please", WEB, said("affirm", affirmative=True), state)
+    assert done.text == ("Done — your return R1005-1 for order #1005 is started. We've emailed you the instructions: "
+                         "please send 2 × Mug back by 10 December with R1005-1 on the parcel. Your refund goes to "
+                         "the original payment method once the items reach us.")
+    assert (done.actions, tools.returns) == ([{"action": "start_return", "order": "#1005", "outcome": "R1005-1"}],
+                                             [("#1005", (("Mug", 2),))])
+
+
+def test_a_return_outside_the_window_or_before_delivery_is_refused_and_nothing_is_started() -> None:
+    tools, state, agent = verified()
+    late = agent.respond("return order #1006 please", WEB, said("start_return", order_numbers=("#1006",)), state)
+    assert late.text == ("Order #1006 was delivered on 01 October, more than 30 days ago, so it is outside our "
+                         "30-day return window.")
+    early = agent.respond("return order #1001 please", WEB, said("start_return", order_numbers=("#1001",)), state)
+    assert early.text == ("Order #1001 is fulfillment requested: a return can be started once it has been "
+                          "delivered.")
+    assert (tools.returns, late.handover, early.handover) == ([], None, None)
+
+
+def test_saying_no_to_a_return_starts_nothing() -> None:
+    tools, state, agent = verified()
+    agent.respond("return everything from order #1005", WEB, said("start_return", order_numbers=("#1005",)), state)
+    no = agent.respond("no, I'll keep it", WEB, said("deny", negative=True), state)
+    assert (no.text, tools.returns, state.pending) == (
+        "No problem — I've left the order as it is. Anything else?", [], None)
+
+
+def test_refund_status_from_the_refunds_and_returns_on_record_else_a_person() -> None:
+    _, state, agent = verified()
+    refunded = agent.respond("where's my refund for #1007", WEB, said("refund_status", order_numbers=("#1007",)),
+                             state)
+    assert refunded.text == "We refunded 45.00 GBP for order #1007 on 21 November, to the original payment method."
+    returning = agent.respond("and my refund for #1008?", WEB, said("refund_status", order_numbers=("#1008",)),
+                              state)
+    assert returning.text == ("Your return R8-1 for order #1008 was started on 22 November and has not reached us "
+                              "yet. Once the items are checked in, we refund them to the original payment method.")
+    nothing = agent.respond("refund for #1005?", WEB, said("refund_status", order_numbers=("#1005",)), state)
+    assert (nothing.handover, nothing.handover_summary.split(";")[0]) == (
+        HandoverReason.NEEDS_A_PERSON, "refund status of #1005: no refund or return on record")
+
+
+def test_a_reported_fault_goes_to_a_person_but_a_question_about_one_is_answered() -> None:
+    _, state, agent = verified()
+    fault = agent.respond("The handle of my mug broke on the first day, order #1005", WEB,
+                          said("order_status", order_numbers=("#1005",)), state)
+    assert (fault.handover, fault.text) == (HandoverReason.NEEDS_A_PERSON, "I've passed your conversation to a "
+                                            "member of our team, who will reply here shortly.")
+    state, agent = ConversationState(), SupportAgent(Tools())
+    question = agent.respond("What if an item arrives broken, can I return it?", WEB, said("policy_question"), state)
+    assert (question.handover, question.text) == (None, "You can return unworn items within 30 days of delivery.")
+
+
+def test_two_questions_in_one_message_are_answered_each_from_its_own_source() -> None:
+    tools, state = Tools(), ConversationState()
+    reply = SupportAgent(tools).respond("Is the Blue Mug in stock? And can I return it if I don't like it?", WEB,
+                                        said("product_availability", products=("Blue Mug",)), state)
+    assert reply.text == ("Blue Mug is out of stock; we expect more on 05 December, at 12.00 GBP. You can return "
+                          "unworn items within 30 days of delivery.")
+    assert reply.citations == [Citation("returns.md", "Returns")]
+
+
+def test_parsing_addresses_needs_a_street_a_town_and_a_postal_code() -> None:
+    assert parse_address("Please change it to 445 Maple Drive, Suite 394, Fort Worth, TX 76165, USA") == \
+        AddressParts("445 Maple Drive", "Fort Worth", "76165", "US", "Suite 394", "TX")
+    assert parse_address("new address: Flat 2, 14 High Street, Leeds, LS1 4AP", "GB") == \
+        AddressParts("14 High Street", "Leeds", "LS1 4AP", "GB", "Flat 2")
+    assert parse_address("Hauptstraße 5, 10115 Berlin, Germany", "GB") == \
+        AddressParts("Hauptstraße 5", "Berlin", "10115", "DE")
+    assert parse_address("to 10 Downing Street, SW1A 2AA", "GB") is None  # no town
+    assert parse_address("I'm moving next week", "GB") is None
+    assert parse_address("yes", "GB") is None

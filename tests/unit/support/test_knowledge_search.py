@@ -61,6 +61,49 @@ def test_questions_find_the_passage_that_answers_them(library: PolicyLibrary, qu
     assert all(h.score >= 0.5 * hits[0].score and h.coverage >= 0.5 for h in hits)
 
 
+@pytest.mark.parametrize(("question", "heading"), [
+    ("Which courier do you use for UK parcels?", "Shipping and delivery > Tracking your order"),  # a carrier's name
+    ("Can you deliver to France?", "Shipping and delivery > Countries we ship to"),  # deliver ~ ship, France → EU
+    ("Do you have next day delivery and how much does it cost?", "Shipping and delivery > Delivery costs"),
+    ("what's the cut-off time for next day?", "Shipping and delivery > Delivery times"),
+    ("How long does a refund take once you get my return?", "Returns and refunds > Refunds"),  # one sentence says it
+    ("I bought a shirt 3 weeks ago, can I still send it back?", "Returns and refunds > Returns window"),
+    ("Can I return trousers if I've already washed them?", "Returns and refunds > Condition of returned items"),
+    ("Can I exchange a jumper for a bigger size?", "Returns and refunds > Exchanges"),
+    ("I live in Spain, who pays the postage if I send something back?", "Returns and refunds > How to start a return"),
+    ("are swimwear returns accepted?", "Returns and refunds > Condition of returned items"),  # only one names swimwear
+    ("I'm between two sizes, which one should I pick?", "Sizing and fit > Size guide for clothing"),
+    ("When do you take the payment from my card?", "Payments > When you are charged"),
+    ("Why was my card declined at checkout?", "Payments > Declined payments"),
+])
+def test_the_answer_comes_from_the_section_that_says_what_was_asked(library: PolicyLibrary, question: str,
+                                                                   heading: str) -> None:
+    answer = library.answer(question)
+    assert answer is not None, question
+    assert answer.heading == heading
+
+
+def test_two_passages_answering_about_equally_well_give_no_answer(library: PolicyLibrary) -> None:
+    assert [h.heading for h in library.search("gift cards")] == [
+        "Payments > Discount codes", "Payments > Payment methods we accept", "Returns and refunds > Returns window"]
+    assert library.answer("gift cards") is None
+    assert library.answer("what shipping methods do you have") is None  # costs and times both name express
+
+
+def test_a_passage_that_says_only_part_of_the_question_in_passing_is_no_answer(library: PolicyLibrary) -> None:
+    # "If an item turns out to be out of stock, we refund that item" is not about whether a shirt is in stock
+    assert library.search("Is the Linen Shirt in stock?") == []
+
+
+def test_protected_words_are_not_read_as_typos_of_the_documents_words() -> None:
+    library = PolicyLibrary.bundled()
+    found = library.answer("what does my phone contract say")  # "contract" read as "contact us"
+    assert found is not None
+    assert found.heading == "Shipping and delivery > Late or missing parcels"
+    library.protect(["contract"])
+    assert library.answer("what does my phone contract say") is None
+
+
 @pytest.mark.parametrize("question", [
     "what's the weather in Paris", "reset my bank PIN", "who won the football", "what's the meaning of life",
     "tell me a joke", "how tall is the eiffel tower", "what is the capital of France", "", "   ", "?!",
@@ -90,7 +133,7 @@ def test_an_answer_is_sentences_copied_from_one_passage_with_its_citation(librar
 
 def test_every_answer_to_many_questions_is_verbatim(library: PolicyLibrary) -> None:
     questions = ["returns window", "refund time", "EU delivery days", "declined card", "discount code", "size guide",
-                 "tracking number", "lost parcel", "gift cards", "faulty item", "cash on delivery?"]
+                 "tracking number", "lost parcel", "use a gift card at checkout", "faulty item", "cash on delivery?"]
     for question in questions:
         answer = library.answer(question, max_sentences=3)
         assert answer is not None, question
@@ -106,7 +149,8 @@ def test_normalisation_joins_the_forms_customers_and_policies_use() -> None:
     assert terms("Can you send it back and give me my money back?") == ["return", "refund"]
     assert terms("Do you ship to the US? Ship to us!") == ["ship", "usa", "ship"]  # "US" the country, "us" a pronoun
     assert terms("shipping to Germany or the United Kingdom") == ["ship", "eu", "uk"]
-    assert terms("£50 5–10 days, t-shirt") == ["50", "5", "10", "day", "shirt"]  # "t" is a stop word (don't → dont)
+    # "t" is a stop word (don't → dont), a garment says which thing, not which policy, and "10 days" is a duration
+    assert terms("£50 5–10 days, t-shirt") == ["50", "5", "day"]
     assert terms("Could you please help me check your policy?") == []
 
 
@@ -181,9 +225,12 @@ def test_on_real_customer_questions_it_answers_policy_questions_and_leaves_the_r
     firsts = [(library.search(q)[:1], file) for q, file in asked]
     right = sum(1 for hits, file in firsts if hits and hits[0].file == file)
     wrong = sum(1 for hits, file in firsts if hits and hits[0].file != file)
-    assert (len(asked), right, wrong) == (113, 69, 8)
+    assert (len(asked), right, wrong) == (113, 75, 4)
+    answers = [(library.answer(q), file) for q, file in asked]
+    assert (sum(1 for a, file in answers if a and a.file == file),
+            sum(1 for a, file in answers if a and a.file != file)) == (53, 0)
 
     clinc = json.loads((support / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
     out_of_scope = [q for q, _ in clinc["oos_test"]]
     answered = sum(1 for q in out_of_scope if library.search(q))
-    assert (len(out_of_scope), answered) == (1000, 25)
+    assert (len(out_of_scope), answered) == (1000, 18)

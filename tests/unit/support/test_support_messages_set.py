@@ -65,7 +65,7 @@ def test_the_set_is_well_formed(labelled: dict[str, Any], agent_eval: ModuleType
             assert not case.get("actions"), case["id"]
         for action in case.get("actions", []):
             kind, number = action.split()
-            assert kind == "cancel_order", case["id"]
+            assert kind in ("cancel_order", "change_address", "start_return"), case["id"]
             assert number in orders, case["id"]
         unknown = set(case.get("unknown_orders", []))
         for text in turns:
@@ -78,7 +78,7 @@ def test_the_set_is_well_formed(labelled: dict[str, Any], agent_eval: ModuleType
     assert categories >= {"order_status", "cancel", "cancel_shipped", "policy_returns", "policy_shipping",
                           "policy_payments", "policy_sizing", "product", "small_talk", "typos", "two_questions",
                           "angry", "human_request", "legal", "out_of_scope", "other_language", "prompt_injection",
-                          "someone_elses_order"}
+                          "someone_elses_order", "returns", "change_address", "refund_status"}
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +92,10 @@ def interpreter() -> ClassifierInterpreter:
     ("inject-piggyback", "resolved", None, []),
     ("other-cancel-attempt", "resolved", None, []),
     ("legal-chargeback", "handed_over", "legal_or_dispute", []),
+    ("return-which-items", "resolved", None, ["start_return #1010"]),
+    ("address-asked-for", "resolved", None, ["change_address #1006"]),
+    ("person-address-unshipped", "handed_over", "needs_a_person", []),
+    ("person-faulty-item", "handed_over", "needs_a_person", []),
 ])
 def test_hand_picked_cases_end_to_end(case_id: str, outcome: str, handover: str | None, actions: list[str],
                                       labelled: dict[str, Any], agent_eval: ModuleType,

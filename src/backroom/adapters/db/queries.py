@@ -147,3 +147,14 @@ def summary(engine: Engine, store_id: int) -> dict[str, Any]:
                 "SELECT count(*) FROM stock_levels WHERE store_id = :s AND (on_hand < 0 OR reserved < 0)"),
             "decisions_recorded": scalar("SELECT count(*) FROM decisions WHERE store_id = :s"),
         }
+
+
+def list_returns(engine: Engine, store_id: int, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Return authorisations newest first, with their order's number and customer."""
+    r, o = t.order_returns, t.orders
+    query = (select(r.c.number, o.c.number.label("order"), o.c.email, r.c.status, r.c.lines, r.c.actor,
+                    r.c.requested_at).join(o, o.c.id == r.c.order_id).where(r.c.store_id == store_id))
+    if status:
+        query = query.where(r.c.status == status)
+    with engine.connect() as conn:
+        return _all(conn, query.order_by(r.c.id.desc()).limit(limit))

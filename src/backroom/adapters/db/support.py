@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db import tables as t
 from backroom.orders.handlers import TRANSIT_DAYS
-from backroom.support.model import OrderFacts, ProductFacts, Shipment
+from backroom.support.model import OrderFacts, ProductFacts, RefundFacts, ReturnFacts, Shipment
 from backroom.support.ports import Conversation, StoredMessage
 
 if TYPE_CHECKING:
@@ -61,7 +61,13 @@ class SqlConversationRepository:
 _ORDER = text(
     "SELECT o.id, o.number, o.email, o.status, o.placed_at, o.updated_at, o.total, o.currency,"
     "  coalesce(o.shipping_address->>'postal_code', '') AS postal_code,"
-    "  (SELECT coalesce(json_agg(json_build_array(l.title, l.quantity) ORDER BY l.line_no), '[]')"
+    "  coalesce(o.shipping_address->>'country', '') AS country,"
+    "  (SELECT coalesce(json_agg(json_build_array(r.amount, r.currency, r.refunded_at) ORDER BY r.id), '[]')"
+    "   FROM order_refunds r WHERE r.order_id = o.id) AS refunds,"
+    "  (SELECT coalesce(json_agg(json_build_array(x.number, x.status, x.requested_at, x.lines) ORDER BY x.id), '[]')"
+    "   FROM order_returns x WHERE x.order_id = o.id) AS returns,"
+    "  (SELECT coalesce(json_agg(json_build_array(coalesce(nullif(l.title, ''), l.sku), l.quantity)"
+    "   ORDER BY l.line_no), '[]')"
     "   FROM order_lines l WHERE l.order_id = o.id) AS items,"
     "  (SELECT coalesce(json_agg(json_build_array(s.carrier, s.tracking_number, s.tracking_url, s.shipped_at)"
     "   ORDER BY s.id), '[]') FROM shipments s WHERE s.order_id = o.id) AS shipments"
@@ -116,9 +122,14 @@ def _facts(r: Any) -> OrderFacts:
     shipments = tuple(Shipment(c, n, u, datetime.fromisoformat(at) if at else None) for c, n, u, at in r.shipments)
     shipped_at = shipments[-1].shipped_at if shipments else None
     expected = shipped_at.date() + timedelta(days=TRANSIT_DAYS) if r.status == "shipped" and shipped_at else None
+    refunds = tuple(RefundFacts(Decimal(str(amount)), currency, datetime.fromisoformat(at) if at else None)
+                    for amount, currency, at in r.refunds)
+    returns = tuple(ReturnFacts(number, status, datetime.fromisoformat(at),
+                                tuple((str(x["title"]), int(x["quantity"])) for x in lines))
+                    for number, status, at, lines in r.returns)
     return OrderFacts(r.number, r.email, r.postal_code, r.status, r.placed_at, Decimal(r.total), r.currency,
                       tuple((str(title), int(q)) for title, q in r.items), shipments,
-                      r.updated_at if r.status == "delivered" else None, expected)
+                      r.updated_at if r.status == "delivered" else None, expected, r.country, refunds, returns)
 
 
 def conversation_rows(conn: Any, store_id: int, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

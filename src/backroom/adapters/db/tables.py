@@ -611,3 +611,19 @@ support_messages = Table(
     Index("ix_support_messages_conversation", "conversation_id", "id"),
     CheckConstraint("direction IN ('in', 'out')", name="direction_known"),
 )
+
+order_returns = Table(
+    "order_returns",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("number", Text, nullable=False),  # the return's reference, on the customer's parcel
+    Column("status", String(16), nullable=False, server_default="requested"),
+    Column("lines", JSONB, nullable=False),  # [{sku, title, quantity}]
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("actor", Text, nullable=False),
+    _ts("requested_at"),
+    UniqueConstraint("store_id", "number", name="uq_order_returns_store_number"),
+    CheckConstraint("status IN ('requested', 'received', 'refunded', 'rejected')", name="status_known"),
+)

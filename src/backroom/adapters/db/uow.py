@@ -29,6 +29,7 @@ from backroom.customers.model import CustomerProfile, MarketingConsent
 from backroom.errors import NotFound, RetryableConflict
 from backroom.inventory.model import StockLevel, StockPool
 from backroom.inventory.platform import PlatformLevel
+from backroom.orders.aftercare import ReturnLine, ReturnRequest
 from backroom.orders.checkouts import Checkout, CheckoutClaim, CheckoutLine
 from backroom.orders.error_codes import HUMAN_HOLDS, ReasonCode
 from backroom.orders.model import (
@@ -285,6 +286,10 @@ class SqlUnitOfWork:
     @property
     def payments(self) -> SqlPaymentRepository:
         return SqlPaymentRepository(self)
+
+    @property
+    def returns(self) -> SqlReturnRepository:
+        return SqlReturnRepository(self)
 
     @property
     def customer_profiles(self) -> SqlCustomerProfileRepository:
@@ -829,6 +834,42 @@ class SqlPaymentRepository:
         return [Refund(row.refund_id, row.amount, row.currency, row.reason,
                        tuple(RefundLine(ln["sku"], int(ln["quantity"]), bool(ln["restocked"])) for ln in row.lines),
                        row.refunded_at) for row in rows]
+
+
+class SqlReturnRepository:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def of_order(self, order_id: int) -> list[ReturnRequest]:
+        r = t.order_returns
+        rows = self.uow.execute(select(r).where(r.c.store_id == self.uow.store_id, r.c.order_id == order_id)
+                                .order_by(r.c.id))
+        return [_return(row) for row in rows]
+
+    def get(self, number: str) -> ReturnRequest:
+        r = t.order_returns
+        row = self.uow.execute(select(r).where(r.c.store_id == self.uow.store_id, r.c.number == number)
+                               .with_for_update()).first()
+        if row is None:
+            raise NotFound(f"no return {number}", code="return_not_found")
+        return _return(row)
+
+    def save(self, request: ReturnRequest) -> None:
+        r = t.order_returns
+        self.uow.execute(update(r).where(r.c.id == request.id).values(status=request.status))
+
+    def add(self, request: ReturnRequest) -> None:
+        request.id = self.uow.execute(insert(t.order_returns).values(
+            store_id=self.uow.store_id, order_id=request.order_id, number=request.number, status=request.status,
+            lines=[{"sku": ln.sku, "title": ln.title, "quantity": ln.quantity} for ln in request.lines],
+            reason=request.reason, actor=request.actor, requested_at=request.requested_at,
+        ).returning(t.order_returns.c.id)).scalar_one()
+
+
+def _return(row: Any) -> ReturnRequest:
+    return ReturnRequest(row.order_id, "", row.number,
+                         tuple(ReturnLine(ln["sku"], ln["title"], int(ln["quantity"])) for ln in row.lines),
+                         row.reason, row.actor, row.requested_at, row.status, row.id)
 
 
 class SqlCustomerProfileRepository:

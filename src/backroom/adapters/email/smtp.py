@@ -22,6 +22,7 @@ SUBJECTS = {
     "backorder_allocated": "Good news: your order {order_number} is on its way to our warehouse",
     "shipping_confirmation": "Your order {order_number} has shipped",
     "order_cancelled": "Your order {order_number} has been cancelled",
+    "return_started": "Your return {return_number} for order {order_number}",
     "purchase_order": "Purchase order {po_number}",
     "support_reply": "Re: your message",
     "message": "{subject}",  # a rule's or an alert's own text

@@ -141,6 +141,9 @@ def create_app(backroom: Backroom, with_worker: bool = False, *, close_at_shutdo
     from backroom.entrypoints.api.replenishment import router as replenishment  # it builds on this module's parts
 
     api.include_router(replenishment)
+    from backroom.entrypoints.api.returns import router as returns
+
+    api.include_router(returns)
     from backroom.entrypoints.api.support import inbound as support_inbound
     from backroom.entrypoints.api.support import router as support
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from backroom.adapters.db import support as support_db
+from backroom.bootstrap import EMAIL_SOURCE, EmailOutcome
 from backroom.entrypoints.api.app import (
     MAX_INBOUND_BYTES,
     SIGNATURE_HEADER,
@@ -24,18 +25,16 @@ from backroom.entrypoints.api.app import (
     require_token,
     store_slug,
 )
-from backroom.errors import InvalidInput, NotFound, SignatureInvalid
-from backroom.service_layer.messagebus import DuplicateDelivery, InboxEntry
+from backroom.errors import NotFound, SignatureInvalid
+from backroom.service_layer.messagebus import InboxEntry
 from backroom.shared.hashing import signature_matches
 from backroom.support.commands import HandleSupportMessage
-from backroom.support.email_in import parse_inbound
 from backroom.support.model import Channel
 from backroom.support.service import SupportOutcome
 from backroom.support.widget import verified_email
 
 router = APIRouter(prefix="/api/support", dependencies=[Depends(require_token)], tags=["support"])
 inbound = APIRouter(tags=["support"])
-EMAIL_SOURCE = "email"
 
 
 class SenderIn(_Body):
@@ -105,30 +104,23 @@ async def inbound_email(
 ) -> dict[str, Any]:
     """Your mail provider's inbound route (or a forwarding script) posts each message here. The sender's address is
     the customer's identity (the provider checks SPF/DKIM); the reply goes back over SMTP in the same thread. A
-    message is handled once by its Message-ID: a repeated delivery answers ``duplicate``."""
+    message is handled once by its Message-ID: a repeated delivery answers ``duplicate``. An email a machine sent
+    (an auto-reply, a bounce, a mailing list) is kept but not answered: ``ignored``, with the reason."""
     secret = backroom.settings.inbound_secret.get_secret_value() if backroom.settings.inbound_secret else ""
     if not secret:
         raise ApiProblem(503, "inbound_not_configured", "inbound email is disabled: set BACKROOM_INBOUND_SECRET")
     body = await _read_body(request, MAX_INBOUND_BYTES)
     slug = store_slug(backroom, store)
-    kept = InboxEntry.from_raw(EMAIL_SOURCE, None, "email", body, {})  # kept under its hash if it is refused
     if not signature_matches(secret, body, signature):
+        kept = InboxEntry.from_raw(EMAIL_SOURCE, None, "email", body, {})  # kept under its hash
         await run_in_threadpool(_keep_rejected, backroom, slug, kept, SignatureInvalid.code)
         raise SignatureInvalid(f"{SIGNATURE_HEADER} is missing or does not match the body")
-    try:
-        mail = parse_inbound(body)
-    except InvalidInput as err:
-        await run_in_threadpool(_keep_rejected, backroom, slug, kept, err.code)
-        raise
-    entry = InboxEntry.from_raw(EMAIL_SOURCE, mail.message_id or None, "email", body, {})
-    command = HandleSupportMessage(Channel.EMAIL.value, mail.thread_id, mail.text, mail.sender, True,
-                                   mail.sender_name or None, mail.subject, mail.message_id or None, mail.references)
-    try:
-        outcome: SupportOutcome = await run_in_threadpool(backroom.handle, command, slug, (entry,))
-    except DuplicateDelivery:
-        return {"outcome": "duplicate", "message_id": mail.message_id}
-    return {"outcome": "answered", "message_id": mail.message_id,
-            "handover": outcome.reply.handover.value if outcome.reply.handover else None}
+    received: EmailOutcome = await run_in_threadpool(backroom.receive_email, body, slug)
+    if received.outcome == "duplicate":
+        return {"outcome": "duplicate", "message_id": received.message_id}
+    if received.outcome == "ignored":
+        return {"outcome": "ignored", "message_id": received.message_id, "reason": received.reason}
+    return {"outcome": "answered", "message_id": received.message_id, "handover": received.handover}
 
 
 WIDGET_JS = resources.files("backroom.entrypoints.api").joinpath("static/widget.js")

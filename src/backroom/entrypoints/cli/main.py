@@ -19,6 +19,7 @@ from backroom.entrypoints.cli import (
     orders,
     replay,
     replenish,
+    returns,
     review,
     rules,
     stock,
@@ -49,6 +50,7 @@ app.add_typer(csv_io.export_app, name="export")
 app.add_typer(suppliers.app, name="suppliers")
 app.add_typer(replenish.app, name="replenish")
 app.add_typer(support.app, name="support")
+app.add_typer(returns.app, name="returns")
 
 
 @app.command()
@@ -66,7 +68,7 @@ def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the s
     s = result.summary
     if as_json:
         print_json({**s, "emails_caught": result.emails_caught, "wall_s": round(result.wall_s, 2),
-                    "replenishment": result.replenishment,
+                    "replenishment": result.replenishment, "support": result.support,
                     "shopify": dataclasses.asdict(shop) if shop else None})
         return
     console.print(f"\n[bold]backroom demo[/] — store '{DEMO_STORE}', one simulated day ({result.day}), "
@@ -92,6 +94,18 @@ def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the s
             console.print(f"  {code} takes orders on {days} only: its SKUs are ordered on its next order day")
         console.print("  see why: [bold]backroom replenish plan --dry-run --store demo[/]; approve: [bold]backroom "
                       "replenish po approve NUMBER --store demo[/]")
+    if result.support:
+        st = result.support["stats"]
+        console.print(f"\n[bold]Support agent[/]: {st['conversations']} conversations, {st['automated']} resolved "
+                      f"without a person, {st['handed_over']} handed over "
+                      f"({', '.join(f'{k} {v}' for k, v in st['handover_reasons'].items())})")
+        for x in result.support["exchanges"]:
+            console.print(f"  [dim]customer:[/] {x['customer']}")
+            done = "".join(f" [green][{a['action']} {a['order']}][/]" for a in x["actions"])
+            console.print(f"  [dim]agent:[/]    {x['agent']}{done}"
+                          + (f" [yellow](handed over: {x['handover']})[/]" if x["handover"] else ""))
+        console.print("  conversations: [bold]backroom support list --store demo[/]; handovers wait in the review "
+                      "queue")
     console.print(f"\n{result.emails_caught} customer emails were delivered over SMTP to a local mailbox "
                   "(.backroom/demo-mail); fulfillment requests are CSV files in .backroom/warehouse/outbox.")
     if shop is not None:

@@ -1,11 +1,25 @@
-"""`backroom support …`: the agent's conversations, what it resolved and what it handed over, and a way to talk to
-it from the terminal."""
+"""`backroom support …`: the agent's conversations, what it resolved and what it handed over, a way to talk to it
+from the terminal, and fetching its mailbox."""
 
 from __future__ import annotations
 
-import typer
+import dataclasses
+import time
+from collections import Counter
 
-from backroom.entrypoints.cli.common import backroom_app, console, exit_with_error, print_json, print_rows
+import typer
+from rich.markup import escape
+
+from backroom.bootstrap import FetchedMail
+from backroom.entrypoints.cli.common import (
+    backroom_app,
+    console,
+    err_console,
+    exit_with_error,
+    print_json,
+    print_rows,
+)
+from backroom.errors import BackroomError
 from backroom.support.commands import HandleSupportMessage
 
 app = typer.Typer(help="Support agent: conversations, stats, talk to it.", no_args_is_help=True)
@@ -58,6 +72,37 @@ def stats(store: str = STORE, as_json: bool = typer.Option(False, "--json")) -> 
                   f"({deflection}), handed over {figures['handed_over']}; hours saved {figures['hours_saved']}")
     for reason, count in figures["handover_reasons"].items():
         console.print(f"  handed over — {reason}: {count}")
+
+
+@app.command("fetch-mail")
+def fetch_mail(once: bool = typer.Option(False, "--once", help="fetch once and exit (default: every poll_every_s)"),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+    """Fetch customer email from the IMAP mailbox (BACKROOM_SUPPORT__IMAP__…) and answer it, as a worker does.
+    Without --once it polls until interrupted; a failed poll is reported and the next one tried."""
+    with backroom_app() as br:
+        every = br.settings.support.imap.poll_every_s
+        if once:
+            _print_fetched(br.fetch_mail(), as_json)
+            return
+        if every <= 0:
+            exit_with_error("BACKROOM_SUPPORT__IMAP__POLL_EVERY_S is 0: use --once", 2)
+        while True:
+            try:
+                _print_fetched(br.fetch_mail(), as_json)
+            except BackroomError as err:
+                err_console.print(f"[bold red]error:[/] {escape(err.message)} [{err.code}]")
+            time.sleep(every)
+
+
+def _print_fetched(fetched: list[FetchedMail] | None, as_json: bool) -> None:
+    if as_json:
+        print_json(None if fetched is None else [dataclasses.asdict(f) for f in fetched])
+        return
+    if fetched is None:
+        console.print("another worker is fetching the mailbox")
+        return
+    counts = Counter(f.outcome for f in fetched)
+    console.print(f"fetched {len(fetched)}" + "".join(f", {outcome} {n}" for outcome, n in sorted(counts.items())))
 
 
 @app.command("say")
