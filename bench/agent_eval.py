@@ -28,7 +28,9 @@ the public sets are evaluation data (read from BACKROOM_SHARED_DATA, default ../
   - ``resolution_share`` = automated and not wrong / cases labelled ``automate: true``.
 
   Facts are matched case-insensitively with spaces collapsed, in whatever language the reply is written.
-  ``--messages-only`` runs just this part (it needs no shared data).
+  ``--messages-only`` runs just this part (it needs no shared data); ``--holdout``, ``--holdout2`` and ``--holdout3``
+  run the later labelled sets on the same store instead. The first two were looked at and acted on in turn, so they
+  are development sets too; ``--holdout3`` is the held-out figure (docs/support.md, "Measured").
 
 ``--sweep`` instead chooses the model settings and the threshold on the dev split only (80/20 split of the team's
 examples by a hash of the text, Bitext dev, CLINC150 validation in-scope order_status + oos_val): never the test sets.
@@ -83,6 +85,8 @@ SHARED = Path(os.environ.get("BACKROOM_SHARED_DATA", Path(__file__).resolve().pa
 RESULTS = Path(__file__).resolve().parent / "results" / "agent_eval.json"
 MESSAGES = Path(__file__).resolve().parent / "support_messages.yaml"
 HOLDOUT = Path(__file__).resolve().parent / "support_messages_holdout.yaml"
+HOLDOUT2 = Path(__file__).resolve().parent / "support_messages_holdout2.yaml"
+HOLDOUT3 = Path(__file__).resolve().parent / "support_messages_holdout3.yaml"
 #: "now" for every labelled conversation (the store's orders are dated around it)
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -508,10 +512,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--messages-only", action="store_true",
                         help="only the labelled conversations (bench/support_messages.yaml; no shared data needed)")
     parser.add_argument("--holdout", action="store_true",
-                        help="with --messages-only: the held-out set (bench/support_messages_holdout.yaml)")
+                        help="with --messages-only: the first held-out set, since used for development")
+    parser.add_argument("--holdout2", action="store_true",
+                        help="with --messages-only: the second held-out set, since used for development")
+    parser.add_argument("--holdout3", action="store_true",
+                        help="with --messages-only: the held-out set never used to change anything")
     args = parser.parse_args(argv)
     if args.messages_only:
-        conversations = evaluate_messages(HOLDOUT if args.holdout else MESSAGES)
+        chosen = HOLDOUT3 if args.holdout3 else HOLDOUT2 if args.holdout2 else HOLDOUT if args.holdout else MESSAGES
+        conversations = evaluate_messages(chosen)
         for name, value in conversations["metrics"].items():
             print(f"{name} {'absent' if value is None else value}")
         return 0

@@ -260,8 +260,11 @@ class SupportAgent:
                 return None
             found = [p for p in (self.tools.find_product((name,)) for name in named) if p is not None]
             return (" ".join(_availability(p) + "." for p in found), None) if found else None
-        short = len(question.split()) <= 8 and _PRONOUN.search(question) and previous
-        return self.tools.policy_answer(f"{previous} {question}" if short else question)
+        if len(question.split()) <= 8 and _PRONOUN.search(question) and previous:
+            # "it", "they": what the previous question was about — the products it named, else its words
+            subject = [name.partition(" — ")[0] for name in u.products if _named_in(name, previous.lower())]
+            return self.tools.policy_answer(f"{' '.join(subject) or previous} {question}")
+        return self.tools.policy_answer(question)
 
     # -- orders ------------------------------------------------------------------------------------------------
 
@@ -288,6 +291,8 @@ class SupportAgent:
             recent = self.tools.recent_orders(self._channel_email(sender) or "", 1)
             number = recent[0].number if recent else None
         if number is None:
+            # an email or postal code given before the order number is kept for when it comes (checked then)
+            state.offered = sorted({*state.offered, *u.emails, *u.postal_codes})[-4:]
             state.awaiting = Awaiting.ORDER_NUMBER
             ask = ("Could you send me your order number" +
                    ("?" if self._channel_email(sender) else " and the email address or postal code used on the order?"))
@@ -296,7 +301,14 @@ class SupportAgent:
         if state.awaiting is Awaiting.VERIFICATION and not (u.emails or u.postal_codes) and _BARE_CODE.fullmatch(
                 text.strip()):
             u = replace(u, postal_codes=(text.strip(),))  # the answer to "which postal code?" is the message itself
+        if state.offered:
+            offered_emails = tuple(o for o in state.offered if "@" in o)
+            u = replace(u, emails=u.emails + offered_emails,
+                        postal_codes=u.postal_codes + tuple(o for o in state.offered if "@" not in o))
+            state.offered = []
         order = self.tools.find_order(state.order_number)
+        if order is not None and not u.postal_codes and _names_code(text, order.postal_code):
+            u = replace(u, postal_codes=(order.postal_code,))  # "was #1003 delivered? 75011": its own code, typed
         if order is None or not self._owns(order, sender, u, state):
             return self._verify(order, sender, u, state)
         state.verified_email, state.awaiting, state.failed_verifications = order.email, None, 0
@@ -667,6 +679,15 @@ def _chosen_items(order: OrderFacts, text: str, u: Understanding) -> tuple[tuple
 def _listing(items: tuple[tuple[str, int], ...]) -> str:
     words = [f"{q} × {title}" if q != 1 else title for title, q in items]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _names_code(text: str, code: str) -> bool:
+    """Whether the message contains this postal code as a token of its own (spacing and case aside)."""
+    bare = _postal(code)
+    if len(bare) < 3:
+        return False
+    pattern = r"\s?".join(re.escape(c) for c in bare)
+    return bool(re.search(rf"(?<![A-Za-z0-9]){pattern}(?![A-Za-z0-9])", text, re.I))
 
 
 def _postal(code: str) -> str:

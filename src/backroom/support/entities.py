@@ -56,6 +56,7 @@ _TRACKING_CONTEXT = re.compile(
 _OTHER_CONTEXT = re.compile(r"(?i)\b(?:invoice|bill|receipt|ticket|case|phone|tel|mobile|account|card|iban|vat)\b")
 _CONTEXT_WINDOW = 40  # characters before a number in which a context word counts
 _MISSPELT_MIN_RATIO = 75.0  # rapidfuzz ratio of a misspelt context word ("bil" → bill 86, "ordedr" → order 91)
+_LINK_WORD = re.compile(r"(?i)\b(?:for|from|of|on|in|with|about)\b")
 _ADJACENT = 12  # "tracking number: #…" — a tracking word this close before a "#number" makes it no order
 
 
@@ -203,8 +204,11 @@ def _orders(text: str, patterns: Sequence[re.Pattern[str]], taken: list[tuple[in
             value = (m.group(1) if m.groups() else m.group()).upper().lstrip("#").strip()
             # "invoice #12588" is not an order, nor is "tracking #12345678": a non-order word just before wins
             kind, distance = _context(text, m.start())
+            # … unless a preposition stands between: "the tracking link for #1002", "the gift card from #1012"
+            linked = (kind in ("other", "tracking") and m.group().lstrip().startswith("#")
+                      and bool(_LINK_WORD.search(text[max(0, m.start() - distance):m.start()])))
             if not _ORDER_CONTEXT.search(m.group()) and (
-                    kind == "other" or (kind == "tracking" and distance <= _ADJACENT)
+                    (kind == "other" and not linked) or (kind == "tracking" and distance <= _ADJACENT and not linked)
                     or _misspelt_context(text, m.start()) == "other"):
                 continue
             found.append((span[0], value))

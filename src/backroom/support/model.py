@@ -62,12 +62,13 @@ class ConversationState:
     failed_verifications: int = 0
     handed_over: HandoverReason | None = None
     request: str | None = None  # the customer's request while the agent gathers the order and proof for it
+    offered: list[str] = field(default_factory=list)  # an email or postal code given before the order number
 
     def as_dict(self) -> dict[str, Any]:
         return {"verified_email": self.verified_email, "awaiting": self.awaiting, "intent": self.intent,
                 "order_number": self.order_number, "pending": self.pending, "turns": self.turns,
                 "unresolved_turns": self.unresolved_turns, "failed_verifications": self.failed_verifications,
-                "handed_over": self.handed_over, "request": self.request}
+                "handed_over": self.handed_over, "request": self.request, "offered": self.offered}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConversationState:
@@ -75,7 +76,7 @@ class ConversationState:
         return cls(data.get("verified_email"), Awaiting(awaiting) if awaiting else None, data.get("intent"),
                    data.get("order_number"), data.get("pending"), int(data.get("turns", 0)),
                    int(data.get("unresolved_turns", 0)), int(data.get("failed_verifications", 0)),
-                   HandoverReason(handed) if handed else None, data.get("request"))
+                   HandoverReason(handed) if handed else None, data.get("request"), list(data.get("offered", [])))
 
 
 @dataclass(frozen=True)

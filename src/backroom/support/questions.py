@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 _ASKING = (r"(?:how|what|whats|what's|when|where|which|who|why|can|could|do|does|did|is|are|will|would|should|may|"
-           r"if|any)")
+           r"have|has|if|any)")
 CLAUSE_BREAK = re.compile(rf"(?<=[?!])\s+|[.;]\s+(?=(?:and\s+|also,?\s+|plus\s+)?{_ASKING}\b)"
                           rf"|,?\s+(?:and|also|plus)\s+(?={_ASKING}\b)", re.I)
 QUESTION_START = re.compile(rf"^(?:and\s+|also,?\s+|plus\s+)?{_ASKING}\b", re.I)

@@ -367,3 +367,37 @@ def test_parsing_addresses_needs_a_street_a_town_and_a_postal_code() -> None:
     assert parse_address("to 10 Downing Street, SW1A 2AA", "GB") is None  # no town
     assert parse_address("I'm moving next week", "GB") is None
     assert parse_address("yes", "GB") is None
+
+
+def test_an_email_given_before_the_order_number_is_kept_and_checked_when_it_comes() -> None:
+    tools, state = Tools(), ConversationState()
+    agent = SupportAgent(tools)
+    agent.respond("I'd like an update on my delivery", WEB, said("order_status"), state)
+    agent.respond(ADA, WEB, said("out_of_scope", 0.3, emails=(ADA,)), state)
+    status = agent.respond("#1002", WEB, said("order_status", 0.6, order_numbers=("#1002",)), state)
+    assert (status.verified, status.text.startswith("Order #1002 has shipped with Royal Mail")) == (True, True)
+    other = ConversationState()
+    agent.respond("where is my order", WEB, said("order_status"), other)
+    agent.respond("bob@example.com", WEB, said("out_of_scope", 0.3, emails=("bob@example.com",)), other)
+    refused = agent.respond("#1002", WEB, said("order_status", 0.6, order_numbers=("#1002",)), other)
+    assert (refused.verified, "Royal Mail" in refused.text, "AB123456789GB" in refused.text) == (False, False, False)
+
+
+def test_the_orders_own_postal_code_typed_without_a_label_proves_it() -> None:
+    tools, state = Tools(), ConversationState()
+    reply = SupportAgent(tools).respond("was #1002 sent? sw1a2aa", WEB, said("order_status", order_numbers=("#1002",)),
+                                        state)
+    assert (reply.verified, reply.text.startswith("Order #1002 has shipped")) == (True, True)
+    guess = SupportAgent(tools).respond("was #1002 sent? M1 1AE", WEB, said("order_status", order_numbers=("#1002",)),
+                                        ConversationState())
+    assert guess.verified is False
+
+
+def test_questions_are_split_where_the_next_one_begins() -> None:
+    from backroom.support.questions import split_questions
+
+    assert split_questions("Have you got the Leather Boots in stock and do they fit true to size?") == [
+        "Have you got the Leather Boots in stock", "do they fit true to size?"]
+    assert split_questions("Do you take PayPal? Also how much is delivery in the UK?") == [
+        "Do you take PayPal?", "Also how much is delivery in the UK?"]
+    assert split_questions("Please cancel my order, thanks") == []

@@ -212,3 +212,10 @@ def test_on_real_messages_order_numbers_are_found_and_latency_fits_the_budget(sh
         timings.append(time.perf_counter() - started)
     timings.sort()
     assert timings[949] < 0.020  # the agent's whole budget per message; measured p95 ≈ 0.9 ms with the catalog
+
+
+def test_a_hash_number_after_a_preposition_is_an_order_even_after_a_tracking_or_card_word() -> None:
+    assert extract("Can you send me the tracking link for #1002 please?").order_numbers == ("1002",)
+    assert extract("Can I send back the gift card from #1012?").order_numbers == ("1012",)
+    assert extract("invoice #12588 please").order_numbers == ()
+    assert extract("tracking number #9988776655").order_numbers == ()

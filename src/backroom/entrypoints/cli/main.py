@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from backroom.config import Settings
 from backroom.entrypoints.cli import (
@@ -100,9 +101,9 @@ def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the s
                       f"without a person, {st['handed_over']} handed over "
                       f"({', '.join(f'{k} {v}' for k, v in st['handover_reasons'].items())})")
         for x in result.support["exchanges"]:
-            console.print(f"  [dim]customer:[/] {x['customer']}")
-            done = "".join(f" [green][{a['action']} {a['order']}][/]" for a in x["actions"])
-            console.print(f"  [dim]agent:[/]    {x['agent']}{done}"
+            console.print(f"  [dim]customer:[/] {escape(x['customer'])}")
+            done = "".join(f" [green]{escape('[' + a['action'] + ' ' + a['order'] + ']')}[/]" for a in x["actions"])
+            console.print(f"  [dim]agent:[/]    {escape(x['agent'])}{done}"
                           + (f" [yellow](handed over: {x['handover']})[/]" if x["handover"] else ""))
         console.print("  conversations: [bold]backroom support list --store demo[/]; handovers wait in the review "
                       "queue")
