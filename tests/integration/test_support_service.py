@@ -133,3 +133,28 @@ def test_an_address_the_warehouse_already_has_goes_to_a_person_unchanged(app: Ba
         "needs_a_person", [])
     assert rows(app, "SELECT shipping_address->>'line1', status FROM orders") == [
         ("10 Downing Street", "fulfillment_requested")]
+
+
+def test_a_rule_that_tags_an_order_vip_makes_the_agent_hand_its_cancellation_to_a_person(app: Backroom) -> None:
+    from backroom.adapters.db import rules as rules_db
+    from backroom.rules.model import parse_rules_text
+
+    rules_db.save_rules(app.engine, app.store_id(), parse_rules_text("""
+rules:
+  - name: vip_by_email
+    when: order_created
+    if: order.email.endsWith('@bigclient.example')
+    then:
+      - tag_order(tags=['vip'])
+    mode: live
+"""), "test", app.clock.now())
+    seed_catalog(app, {"MUG": (5, 0)})
+    app.ingest_order(order_body("O1", {"MUG": 1}, email="buyer@bigclient.example"), {}, source_id="o1")
+    app.ingest_order(order_body("O2", {"MUG": 1}, email="ada@example.com"), {}, source_id="o2")
+    app.drain()
+    vip = say(app, "please cancel #O1, buyer@bigclient.example", "vip")
+    assert (vip.reply.handover.value if vip.reply.handover else None, vip.reply.actions) == ("high_value", [])
+    plain = say(app, "please cancel #O2, ada@example.com", "plain")
+    assert plain.reply.text.startswith("I can cancel order #O2")
+    assert rows(app, "SELECT number, status FROM orders ORDER BY number") == [
+        ("#O1", "fulfillment_requested"), ("#O2", "fulfillment_requested")]

@@ -92,6 +92,9 @@ class AgentPolicy:
     confidence_floor: float = 0.45  # below this the agent does not guess: a person answers
     high_value: Decimal = Decimal("1000")  # an order this large is acted on by a person
     vip_spend: Decimal = Decimal("2500")  # a customer who spent this much gets a person for anything consequential
+    #: an order with one of these tags is acted on by a person — a rule can set them (tag_order(tags=['vip']) when
+    #: the customer is one the owner looks after personally), so who counts as a VIP is configured through rules
+    person_tags: frozenset[str] = frozenset({"vip"})
     max_unresolved_turns: int = 2  # turns in a row without progress before a person takes over
     max_failed_verifications: int = 3
     returns: ReturnRules = field(default_factory=ReturnRules)  # the return window and what cannot be returned
@@ -518,7 +521,8 @@ class SupportAgent:
         return reply
 
     def _important(self, order: OrderFacts) -> bool:
-        return order.total >= self.policy.high_value or self.tools.customer_spend(order.email) >= self.policy.vip_spend
+        return (order.total >= self.policy.high_value or bool(self.policy.person_tags & set(order.tags))
+                or self.tools.customer_spend(order.email) >= self.policy.vip_spend)
 
     # -- products and policies ---------------------------------------------------------------------------------
 

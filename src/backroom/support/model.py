@@ -137,6 +137,7 @@ class OrderFacts:
     country: str = ""  # of the delivery address (ISO code)
     refunds: tuple[RefundFacts, ...] = ()
     returns: tuple[ReturnFacts, ...] = ()
+    tags: tuple[str, ...] = ()  # the order's tags (a rule's tag_order), e.g. "vip"
 
     @property
     def fulfilled(self) -> bool:

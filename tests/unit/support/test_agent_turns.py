@@ -401,3 +401,14 @@ def test_questions_are_split_where_the_next_one_begins() -> None:
     assert split_questions("Do you take PayPal? Also how much is delivery in the UK?") == [
         "Do you take PayPal?", "Also how much is delivery in the UK?"]
     assert split_questions("Please cancel my order, thanks") == []
+
+
+def test_an_order_a_rule_tagged_vip_is_acted_on_by_a_person() -> None:
+    tools, state, agent = verified()
+    tools.orders["#1009"] = replace(WAITING, number="#1009", tags=("repeat_customer", "vip"))
+    reply = agent.respond("cancel #1009 please", WEB, said("cancel_order", order_numbers=("#1009",)), state)
+    assert (reply.handover, reply.handover_summary.split(";")[0], state.pending) == (
+        HandoverReason.HIGH_VALUE, "cancellation of #1009 (45.00 GBP)", None)
+    plain = agent.respond("cancel #1004 please", WEB, said("cancel_order", order_numbers=("#1004",)),
+                          ConversationState(verified_email=ADA))
+    assert plain.text.startswith("I can cancel order #1004")

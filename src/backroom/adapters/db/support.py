@@ -61,7 +61,7 @@ class SqlConversationRepository:
 _ORDER = text(
     "SELECT o.id, o.number, o.email, o.status, o.placed_at, o.updated_at, o.total, o.currency,"
     "  coalesce(o.shipping_address->>'postal_code', '') AS postal_code,"
-    "  coalesce(o.shipping_address->>'country', '') AS country,"
+    "  coalesce(o.shipping_address->>'country', '') AS country, o.tags,"
     "  (SELECT coalesce(json_agg(json_build_array(r.amount, r.currency, r.refunded_at) ORDER BY r.id), '[]')"
     "   FROM order_refunds r WHERE r.order_id = o.id) AS refunds,"
     "  (SELECT coalesce(json_agg(json_build_array(x.number, x.status, x.requested_at, x.lines) ORDER BY x.id), '[]')"
@@ -129,7 +129,8 @@ def _facts(r: Any) -> OrderFacts:
                     for number, status, at, lines in r.returns)
     return OrderFacts(r.number, r.email, r.postal_code, r.status, r.placed_at, Decimal(r.total), r.currency,
                       tuple((str(title), int(q)) for title, q in r.items), shipments,
-                      r.updated_at if r.status == "delivered" else None, expected, r.country, refunds, returns)
+                      r.updated_at if r.status == "delivered" else None, expected, r.country, refunds, returns,
+                      tuple(r.tags or ()))
 
 
 def conversation_rows(conn: Any, store_id: int, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
