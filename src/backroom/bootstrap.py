@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 
 from backroom.adapters.db import alerts, connections, migrate, scheduling
 from backroom.adapters.db import inbox as inbox_db
+from backroom.adapters.db import marketing as marketing_db
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.connections import Connection
 from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine, normalize_url
@@ -44,7 +45,12 @@ from backroom.connectors.sync import PlatformSync
 from backroom.connectors.webhook_mappers import MAPPERS, source_ref
 from backroom.connectors.woocommerce.client import woocommerce_client
 from backroom.connectors.woocommerce.feed import WooCommerceFeed
+from backroom.customers.model import MarketingConsent
 from backroom.errors import BackroomError, ConfigurationError, InvalidInput
+from backroom.marketing import service as flows_service
+from backroom.marketing.model import Flow, builtin_flows, load_flows_text
+from backroom.marketing.quiet_hours import QuietHours
+from backroom.marketing.unsubscribe import read_unsubscribe_token, unsubscribe_token
 from backroom.orders import commands, handlers, platform_handlers
 from backroom.orders.aftercare import ReturnRules
 from backroom.orders.commands import ImportOrders
@@ -124,6 +130,7 @@ class Backroom:
     bus: MessageBus
     runner: EffectRunner
     embedded: EmbeddedPostgres | None = None
+    flows: flows_service.FlowSettings | None = None  # None: no marketing flow is enabled (docs/flows.md)
     _stores: dict[str, int] = field(default_factory=dict)
     _batcher: Batcher | None = None
     # True: a dedicated process (run_inbox_processor) imports what this one records, woken by NOTIFY; else a thread
@@ -195,7 +202,44 @@ class Backroom:
                               functools.partial(self.process_inbox, wait=False)),
                 PeriodicCheck("nightly replenishment plans", self.settings.replenishment.check_every_s,
                               self.plan_due_stores),
+                PeriodicCheck("marketing flows", self.settings.marketing.tick_every_s, self.advance_flows),
                 PeriodicCheck("support mail fetch", imap.poll_every_s if imap.enabled else 0, self.fetch_mail))
+
+    # -- marketing flows (docs/flows.md) ------------------------------------------------------------------------
+
+    def advance_flows(self) -> flows_service.TickResult:
+        """Move every due enrollment of every store as far as it can go now, a batch per transaction (one tick per
+        store at a time: another worker ticking a store makes this one skip it)."""
+        total = flows_service.TickResult()
+        stores = marketing_db.stores_due(self.engine, self.clock.now())
+        flows = self.flows or (flow_settings(self.settings, all_flows(self.settings)) if stores else None)
+        for store_id in stores:
+            assert flows is not None
+            while True:
+                with SqlUnitOfWork(self.engine, store_id, self.clock, self.settings.effects.max_attempts) as uow:
+                    if not uow.marketing.lock_store():
+                        break
+                    done = flows_service.advance(uow, flows)
+                    uow.commit()
+                _add(total, done)
+                if done.taken < flows.batch:
+                    break
+        return total
+
+    def unsubscribe(self, token: str) -> tuple[str, bool]:
+        """A one-click unsubscribe link's token → the address and whether this changed its consent. The next tick
+        ends that customer's enrollments; transactional mail is not affected. SignatureInvalid for a bad token."""
+        secret = self.settings.marketing.unsubscribe_secret
+        if secret is None:
+            raise ConfigurationError("unsubscribe links need BACKROOM_MARKETING__UNSUBSCRIBE_SECRET")
+        store_id, email = read_unsubscribe_token(secret.get_secret_value().encode(), token)
+        return email, marketing_db.record_unsubscribe(self.engine, store_id, email, self.clock.now())
+
+    def consent_of(self, email: str, store: str | None = None) -> MarketingConsent | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(t.customers.c.marketing_consent).where(
+                t.customers.c.store_id == self.store_id(store), t.customers.c.email == email.lower())).scalar()
+        return MarketingConsent(found) if found is not None else None
 
     def reconcile(self, connection: Connection, feed: OrderFeed,
                   look_back: timedelta = timedelta(days=3)) -> PollResult:
@@ -537,6 +581,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
         low_stock_threshold=settings.low_stock_threshold,
     )
     rules = RuleEngine(pipeline)
+    flows = flow_settings(settings, all_flows(settings)) if settings.marketing.enabled_flows else None
     routes: dict[type[Any], Callable[..., Any]] = {
         commands.ImportOrders: handlers.import_orders,
         commands.CancelOrder: handlers.cancel_order,
@@ -564,7 +609,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
     planning = replenishment_settings(settings)
     bus = MessageBus(
         uow_factory=lambda store_id, inbox: SqlUnitOfWork(
-            engine, store_id, clock, settings.effects.max_attempts, inbox, listener=rules.listener
+            engine, store_id, clock, settings.effects.max_attempts, inbox,
+            listener=rules.listener if flows is None else with_flows(rules.listener, flows)
         ),
         handlers={
             **{cmd: functools.partial(fn, settings=pipeline) for cmd, fn in routes.items()},
@@ -579,7 +625,61 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
     )
     runner = EffectRunner(engine, executors or default_executors(settings, engine), clock, settings.effects,
                           alerts.AlertRoute.from_settings(settings))
-    return Backroom(settings, engine, url, clock, bus, runner, embedded)
+    return Backroom(settings, engine, url, clock, bus, runner, embedded, flows)
+
+
+def all_flows(settings: Settings) -> list[Flow]:
+    """The shipped flows, or the owner's own file (``marketing.flows_file``)."""
+    path = settings.marketing.flows_file
+    return load_flows_text(path.read_text(encoding="utf-8")) if path else builtin_flows()
+
+
+def flow_settings(settings: Settings, flows: list[Flow]) -> flows_service.FlowSettings:
+    """The flows the owner enabled, checked at start: a name that is not a flow, or marketing mail without the
+    secret its unsubscribe links are signed with, stops the start."""
+    m = settings.marketing
+    unknown = sorted(set(m.enabled_flows) - {f.name for f in flows})
+    if unknown:
+        raise ConfigurationError(f"marketing.enabled_flows names no flow: {', '.join(unknown)} "
+                                 f"(known: {', '.join(f.name for f in flows)})")
+    if m.enabled_flows and m.unsubscribe_secret is None:
+        raise ConfigurationError("marketing flows send a signed unsubscribe link: set "
+                                 "BACKROOM_MARKETING__UNSUBSCRIBE_SECRET")
+    secret = m.unsubscribe_secret.get_secret_value().encode() if m.unsubscribe_secret else b""
+    base = m.public_url.rstrip("/")
+
+    def unsubscribe_url(store_id: int, email: str) -> str:
+        return f"{base}/unsubscribe/{unsubscribe_token(secret, store_id, email)}"
+
+    quiet = None
+    if m.quiet_hours:
+        start, end = (time.fromisoformat(part) for part in m.quiet_hours.split("-"))
+        quiet = QuietHours(start, end)
+    return flows_service.FlowSettings(tuple(flows), frozenset(m.enabled_flows), unsubscribe_url,
+                                      timedelta(hours=m.frequency_cap_h), quiet, m.batch)
+
+
+def with_flows(rules_listener: Callable[[Any], Callable[[Any], Any]],
+               flows: flows_service.FlowSettings) -> Callable[[Any], Callable[[Any], Any]]:
+    """The unit of work's event listener: the rules engine, and before it the enabled flows' enrollment, so a
+    checkout enrolls its buyer inside the transaction that recorded it."""
+    def listener(uow: Any) -> Callable[[Any], Any]:
+        rules_on_event = rules_listener(uow)
+
+        def on_event(event: Any) -> Any:
+            flows_service.enroll_from_event(uow, flows, event)
+            return rules_on_event(event)
+
+        return on_event
+
+    return listener
+
+
+def _add(total: flows_service.TickResult, done: flows_service.TickResult) -> None:
+    for name in ("taken", "sent", "deferred", "discounts", "finished"):
+        setattr(total, name, getattr(total, name) + getattr(done, name))
+    for label, n in done.outcomes.items():
+        total.outcomes[label] = total.outcomes.get(label, 0) + n
 
 
 def support_settings(settings: Settings, pipeline: handlers.PipelineSettings) -> SupportSettings:

@@ -124,6 +124,21 @@ class ReplenishmentConfig(BaseModel):
     default_lead_time_days: float = 14.0
 
 
+class MarketingConfig(BaseModel):
+    """Marketing flows (docs/flows.md): off until the owner opts in by naming the flows to run. Marketing mail
+    carries a signed one-click unsubscribe link, so enabling a flow needs ``unsubscribe_secret`` and the address
+    customers reach backroom at (``public_url``)."""
+
+    enabled_flows: list[str] = Field(default_factory=list)  # e.g. ["abandoned_checkout"]; [] = no flow runs
+    flows_file: Path | None = None  # your own flows YAML instead of the shipped ones
+    unsubscribe_secret: SecretStr | None = None  # signs the unsubscribe links (HMAC-SHA256)
+    public_url: str = "http://127.0.0.1:8000"  # where /unsubscribe/… is served, as customers reach it
+    tick_every_s: float = 60.0  # how often a worker advances the enrollments that are due; 0: never
+    batch: int = Field(200, ge=1)  # due enrollments taken per transaction
+    frequency_cap_h: float = Field(16.0, ge=0)  # at most one marketing email per customer per this many hours
+    quiet_hours: str = Field("21:00-08:00", pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])?$")
+
+
 @dataclass(frozen=True)
 class LlmSettings:
     """An optional OpenAI-compatible endpoint for the support agent (docs/support.md); no URL, no model."""
@@ -193,6 +208,7 @@ class Settings(BaseSettings):
     effects: EffectSettings = EffectSettings()
     replenishment: ReplenishmentConfig = ReplenishmentConfig()
     support: SupportConfig = SupportConfig()
+    marketing: MarketingConfig = MarketingConfig()
     llm_url: str | None = None  # an OpenAI-compatible endpoint (…/v1/chat/completions is appended); unset: none
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None

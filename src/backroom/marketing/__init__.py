@@ -1,4 +1,5 @@
-"""Marketing flows: abandoned-checkout recovery and post-purchase sequences, as pure decisions (no I/O here).
+"""Marketing flows: abandoned-checkout recovery and post-purchase sequences, as pure decisions
+(no I/O here: ``service`` runs them over a unit of work).
 
     model        flow definitions (YAML → validated, CEL conditions compiled once)
     triggers     what starts a flow and the context its conditions read
@@ -9,4 +10,7 @@
     frequency    a cross-flow cap that defers by priority instead of dropping
     attribution  which flow an order is credited to (last touch within a window)
     funnel       per-flow counts from enrollment histories
+    unsubscribe  signed one-click unsubscribe tokens (RFC 8058)
+    ports        what the flow runner needs from storage
+    service      enrolling from checkouts, and the tick that wakes, decides, paces and asks for the emails
 """

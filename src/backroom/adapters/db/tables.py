@@ -627,3 +627,58 @@ order_returns = Table(
     UniqueConstraint("store_id", "number", name="uq_order_returns_store_number"),
     CheckConstraint("status IN ('requested', 'received', 'refunded', 'rejected')", name="status_known"),
 )
+
+# -- marketing flows (docs/flows.md) ---------------------------------------------------------------------------------
+
+marketing_enrollments = Table(
+    "marketing_enrollments",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("flow", Text, nullable=False),
+    Column("email", Text, nullable=False),  # the customer, as flows know them
+    Column("subject_type", String(16), nullable=False),  # checkout | order
+    Column("subject_id", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    _ts("wake_at", nullable=True),  # when the tick looks at it next; NULL once it has finished
+    _ts("enrolled_at"),
+    Column("value", JSONB, nullable=False),  # the enrollment with its whole history (adapters/db/marketing.py)
+    _ts("updated_at"),
+    UniqueConstraint("store_id", "flow", "subject_type", "subject_id", name="uq_marketing_enrollments_subject"),
+    Index("ix_marketing_enrollments_wake_at", "wake_at", postgresql_where=text("wake_at IS NOT NULL")),
+    Index("ix_marketing_enrollments_customer", "store_id", "email", "flow"),
+    CheckConstraint("state IN ('active', 'waiting', 'deferred', 'completed', 'exited')", name="state_known"),
+)
+
+marketing_sends = Table(
+    "marketing_sends",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("enrollment_id", BigInteger, ForeignKey("marketing_enrollments.id", ondelete="CASCADE"), nullable=False),
+    Column("flow", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("message_key", Text, nullable=False),  # the email effect's key, and its Message-ID
+    Column("template", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # marketing | transactional
+    Column("shadow", Boolean, nullable=False, server_default="false"),  # decided, recorded, not sent
+    _ts("sent_at"),
+    UniqueConstraint("store_id", "message_key", name="uq_marketing_sends_store_message_key"),
+    Index("ix_marketing_sends_customer", "store_id", "email", "sent_at"),
+)
+
+marketing_discounts = Table(
+    "marketing_discounts",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("enrollment_id", BigInteger, ForeignKey("marketing_enrollments.id", ondelete="CASCADE"), nullable=False),
+    Column("key", Text, nullable=False),  # the domain's idempotency key: one discount per enrollment
+    Column("code", Text, nullable=False),
+    Column("percent", Integer, nullable=False),
+    _ts("expires_at"),
+    _ts("created_at"),
+    UniqueConstraint("store_id", "key", name="uq_marketing_discounts_store_key"),
+    UniqueConstraint("store_id", "code", name="uq_marketing_discounts_store_code"),
+    CheckConstraint("percent > 0 AND percent <= 100", name="percent_range"),
+)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.bulk import JSON_TEXT_ARRAY, Col, insert_rows
+from backroom.adapters.db.marketing import SqlMarketingRepository
 from backroom.adapters.db.purchasing import SqlPlanReader, SqlPurchaseOrderRepository, SqlSupplierRepository
 from backroom.adapters.db.rules import SqlRuleRepository
 from backroom.adapters.db.support import SqlConversationRepository, SqlSupportReader
@@ -318,6 +319,10 @@ class SqlUnitOfWork:
     @property
     def support_reader(self) -> SqlSupportReader:
         return SqlSupportReader(self)
+
+    @property
+    def marketing(self) -> SqlMarketingRepository:
+        return SqlMarketingRepository(self)
 
 
 def _any(column: Any, values: Iterable[Any]) -> Any:

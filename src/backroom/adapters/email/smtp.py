@@ -25,6 +25,8 @@ SUBJECTS = {
     "return_started": "Your return {return_number} for order {order_number}",
     "purchase_order": "Purchase order {po_number}",
     "support_reply": "Re: your message",
+    "abandoned_checkout_reminder": "You left something in your cart",
+    "abandoned_checkout_discount": "{discount_percent}% off to finish your order",
     "message": "{subject}",  # a rule's or an alert's own text
 }
 
@@ -45,6 +47,8 @@ class TemplateRenderer:
 
 
 THREAD_HEADERS = frozenset({"In-Reply-To", "References"})
+#: a marketing email's one-click unsubscribe (RFC 8058): the signed link, and that a POST to it is enough
+UNSUBSCRIBE_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post"})
 
 
 def message_id(key: str) -> str:
@@ -64,8 +68,8 @@ class SmtpSender:
         msg["From"] = self.settings.sender
         msg["To"] = payload["to"]
         msg["Subject"] = payload.get("subject") or subject  # a reply keeps its thread's subject
-        for name, value in payload.get("headers", {}).items():  # In-Reply-To, References: the thread
-            if name in THREAD_HEADERS and value:
+        for name, value in payload.get("headers", {}).items():  # the thread; a marketing email's unsubscribe
+            if name in THREAD_HEADERS | UNSUBSCRIBE_HEADERS and value:
                 msg[name] = value
         msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = message_id(key)

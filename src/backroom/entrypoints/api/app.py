@@ -149,6 +149,9 @@ def create_app(backroom: Backroom, with_worker: bool = False, *, close_at_shutdo
 
     api.include_router(support)
     api.include_router(support_inbound)
+    from backroom.entrypoints.api.unsubscribe import router as unsubscribe
+
+    api.include_router(unsubscribe)
     if backroom.settings.support.widget_origins:  # the chat widget runs on the store's own site
         api.add_middleware(CORSMiddleware, allow_origins=backroom.settings.support.widget_origins,
                            allow_methods=["POST"], allow_headers=["Content-Type", "X-Backroom-Store"])

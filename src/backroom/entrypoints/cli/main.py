@@ -17,6 +17,7 @@ from backroom.entrypoints.cli import (
     connect,
     connections,
     csv_io,
+    flows,
     orders,
     replay,
     replenish,
@@ -52,6 +53,7 @@ app.add_typer(suppliers.app, name="suppliers")
 app.add_typer(replenish.app, name="replenish")
 app.add_typer(support.app, name="support")
 app.add_typer(returns.app, name="returns")
+app.add_typer(flows.app, name="flows")
 
 
 @app.command()

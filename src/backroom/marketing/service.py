@@ -1,0 +1,249 @@
+"""Flows at work: enrolling customers as checkouts arrive, and the tick that wakes due enrollments, decides with
+fresh facts, paces the messages through the frequency cap and quiet hours, and asks for the emails.
+
+Everything happens in the store's unit of work: an enrollment is written in the transaction that recorded its
+checkout, and a tick writes the enrollment's next state, the send in the ledger and the email effect (keyed by the
+domain's stable message key, which is also the Message-ID) in one transaction, so a crash before the commit sends
+nothing and a crash after it sends once."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from backroom.marketing.enrollment import Enrollment, State, enroll
+from backroom.marketing.frequency import Due, pace
+from backroom.marketing.model import Flow
+from backroom.marketing.ports import Discount, MarketingUnitOfWork, Sent, StoredEnrollment
+from backroom.marketing.quiet_hours import QuietHours
+from backroom.marketing.steps import Decision, ExitFlow, Facts, MakeDiscount, Send, apply, defer, run
+from backroom.orders.checkouts import Checkout
+from backroom.service_layer.effects import EffectRequest
+from backroom.service_layer.messages import RecordedEvent
+
+AUTOMATION = "marketing_emails"  # the automation marketing mail runs under: live, shadow or off per store
+CHECKOUT_EVENTS = frozenset({"checkout_created", "checkout_updated"})
+FLOW_DISABLED = "flow_disabled"
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    flows: tuple[Flow, ...]  # every known flow: enrollments of one that was switched off exit at their next tick
+    enabled: frozenset[str]
+    unsubscribe_url: Callable[[int, str], str]  # (store id, address) → the signed one-click link
+    cap: timedelta = timedelta(hours=16)
+    quiet: QuietHours | None = field(default_factory=QuietHours)
+    batch: int = 200
+
+    def enabled_for(self, trigger: str) -> list[Flow]:
+        return [f for f in self.flows if f.name in self.enabled and f.trigger.name == trigger]
+
+    def flow(self, name: str) -> Flow | None:
+        return next((f for f in self.flows if f.name == name and name in self.enabled), None)
+
+
+@dataclass
+class TickResult:
+    taken: int = 0
+    sent: int = 0
+    deferred: int = 0
+    discounts: int = 0
+    finished: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:  # how much a worker's periodic check did
+        return self.taken
+
+
+# -- enrolling --------------------------------------------------------------------------------------------------
+
+
+def enroll_from_event(uow: MarketingUnitOfWork, settings: FlowSettings, event: RecordedEvent) -> list[str]:
+    """A checkout recorded (or updated) and still open enrolls its buyer in the enabled checkout_abandoned flows;
+    the names of the flows entered."""
+    if event.name not in CHECKOUT_EVENTS or event.subject_id is None or event.data.get("completed"):
+        return []
+    email = str(event.data.get("email") or "").lower()
+    if not email:
+        return []
+    entered = []
+    for flow in settings.enabled_for("checkout_abandoned"):
+        if _enroll(uow, flow, email, event.subject_id, {"checkout": {**event.data, "id": event.subject_id,
+                                                                      "total": float(event.data["total"])}}):
+            entered.append(flow.name)
+    return entered
+
+
+def _enroll(uow: MarketingUnitOfWork, flow: Flow, email: str, subject_id: int, objects: dict[str, Any]) -> bool:
+    repo = uow.marketing
+    previous = repo.history(flow.name, email)
+    context = {**objects, "customer": {"email": email}}
+    result = enroll(flow, repo.next_id(), email, context, uow.clock.now(), previous, str(subject_id))
+    if not isinstance(result, Enrollment):
+        return False
+    return repo.add(StoredEnrollment(result, email, "checkout", subject_id, result.enrolled_at))
+
+
+# -- the tick ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pending:
+    stored: StoredEnrollment
+    enrollment: Enrollment
+    send: Send
+    flow: Flow
+    facts: Facts
+
+
+def advance(uow: MarketingUnitOfWork, settings: FlowSettings) -> TickResult:
+    """Take up to ``batch`` due enrollments of this store and move each as far as it can go now. Messages are paced
+    per customer, across flows: what the cap or quiet hours hold back is deferred, never dropped."""
+    now = uow.clock.now()
+    result = TickResult()
+    repo = uow.marketing
+    pending: dict[str, list[_Pending]] = {}
+    for stored in repo.take_due(now, settings.batch):
+        result.taken += 1
+        flow = settings.flow(stored.enrollment.flow)
+        if flow is None:
+            _save(uow, apply(stored.enrollment, ExitFlow(FLOW_DISABLED), now), result)
+            continue
+        facts = _facts(uow, stored)
+        enrollment, decision = _walk(uow, stored, stored.enrollment, flow, facts, result)
+        if isinstance(decision, Send):
+            pending.setdefault(stored.email, []).append(_Pending(stored, enrollment, decision, flow, facts))
+        else:
+            _save(uow, enrollment, result)
+    for email, items in pending.items():
+        _pace(uow, settings, email, items, result)
+    return result
+
+
+def _walk(uow: MarketingUnitOfWork, stored: StoredEnrollment, enrollment: Enrollment, flow: Flow, facts: Facts,
+          result: TickResult) -> tuple[Enrollment, Decision]:
+    """``run``, creating the discount when the flow gets to one, until a message, a wait or the end."""
+    now = uow.clock.now()
+    enrollment, decision = run(enrollment, flow, facts, now)
+    while isinstance(decision, MakeDiscount):
+        uow.marketing.add_discount(stored.enrollment.id, Discount(decision.discount_key, new_discount_code(
+            decision.percent), decision.percent, decision.expires_at))
+        result.discounts += 1
+        enrollment, decision = run(apply(enrollment, decision, now), flow, facts, now)
+    return enrollment, decision
+
+
+def _pace(uow: MarketingUnitOfWork, settings: FlowSettings, email: str, items: list[_Pending],
+          result: TickResult) -> None:
+    now = uow.clock.now()
+    repo = uow.marketing
+    due = [Due(p.send.message_key, p.flow.name, p.flow.priority, p.send.kind, p.stored.wake_at or now) for p in items]
+    slots = {s.message_key: s for s in pace(due, repo.recent_sends(email, now - settings.cap), now,
+                                            repo.timezone(), settings.cap, settings.quiet)}
+    live = repo.sends_live(AUTOMATION)
+    for p in items:
+        slot = slots[p.send.message_key]
+        if not slot.now:
+            assert slot.held is not None
+            result.deferred += 1
+            _save(uow, defer(p.enrollment, p.send, slot.send_at, slot.held.value, now), result)
+            continue
+        _send(uow, settings, p, live)
+        result.sent += 1
+        enrollment, _ = _walk(uow, p.stored, apply(p.enrollment, p.send, now), p.flow, p.facts, result)
+        _save(uow, enrollment, result)  # a message due right after this one waits for the next tick (and the cap)
+
+
+def _send(uow: MarketingUnitOfWork, settings: FlowSettings, p: _Pending, live: bool) -> None:
+    repo = uow.marketing
+    now = uow.clock.now()
+    discount = repo.discount(p.send.discount_key) if p.send.discount_key else None
+    checkout = repo.checkout(p.stored.subject_id) if p.stored.subject_type == "checkout" else None
+    url = settings.unsubscribe_url(uow.store_id, p.stored.email)
+    uow.request_effect(EffectRequest("email", p.send.message_key, AUTOMATION, {
+        "template": p.send.template, "to": p.stored.email,
+        "context": email_context(checkout, discount, url),
+        "headers": {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    }))
+    repo.record_send(Sent(p.enrollment.id, p.flow.name, p.stored.email, p.send.message_key, p.send.template,
+                          p.send.kind.value, not live, now))
+
+
+def _save(uow: MarketingUnitOfWork, enrollment: Enrollment, result: TickResult) -> None:
+    if enrollment.finished:
+        result.finished += 1
+        label = enrollment.state.value + (f":{enrollment.exit_reason}" if enrollment.exit_reason else "")
+        result.outcomes[label] = result.outcomes.get(label, 0) + 1
+    uow.marketing.save(enrollment, wake_at(enrollment, uow.clock.now()))
+
+
+def wake_at(enrollment: Enrollment, now: datetime) -> datetime | None:
+    """When the tick should look at an enrollment next: its wait's or deferral's end, now when it stopped at a
+    message it has not paced yet, never once it has finished."""
+    if enrollment.finished:
+        return None
+    if enrollment.state in (State.WAITING, State.DEFERRED) and enrollment.until is not None:
+        return enrollment.until
+    return now
+
+
+def _facts(uow: MarketingUnitOfWork, stored: StoredEnrollment) -> Facts:
+    """What is true right now: read fresh at every wake, never carried over from the enrollment."""
+    repo = uow.marketing
+    objects: dict[str, Any] = {"customer": {"email": stored.email}}
+    if stored.subject_type == "checkout":
+        checkout = repo.checkout(stored.subject_id)
+        objects["checkout"] = checkout_object(checkout) if checkout is not None else {"completed": True}
+    return Facts(repo.consent(stored.email), False, repo.orders_since(stored.email, stored.enrollment.enrolled_at),
+                 None, objects)
+
+
+def checkout_object(checkout: Checkout) -> dict[str, Any]:
+    """The checkout as flow conditions see it (the same fields as the rules' ``checkout``)."""
+    return {"id": checkout.id or 0, "channel": checkout.channel, "email": checkout.email,
+            "currency": checkout.currency, "total": float(checkout.total),
+            "item_count": sum(line.quantity for line in checkout.lines), "line_count": len(checkout.lines),
+            "skus": sorted({line.sku for line in checkout.lines}), "recovery_url": checkout.recovery_url,
+            "completed": checkout.completed_at is not None, "order_id": checkout.order_id or 0}
+
+
+# -- what the email shows -----------------------------------------------------------------------------------------
+
+
+def email_context(checkout: Checkout | None, discount: Discount | None, unsubscribe_url: str) -> dict[str, Any]:
+    lines = checkout.lines if checkout is not None else ()
+    return {
+        "customer_name": checkout.customer_name if checkout is not None else "",
+        "lines": [{"title": line.title or line.sku, "sku": line.sku, "quantity": line.quantity,
+                   "unit_price": str(line.unit_price), "line_total": str(line.unit_price * line.quantity)}
+                  for line in lines],
+        "currency": checkout.currency if checkout is not None else "",
+        "total": str(checkout.total) if checkout is not None else "0",
+        "recovery_url": checkout.recovery_url if checkout is not None else "",
+        "discount": None if discount is None else {"code": discount.code, "percent": discount.percent,
+                                                   "expires_at": discount.expires_at.strftime("%d %b %Y %H:%M UTC")},
+        "discount_percent": discount.percent if discount is not None else 0,
+        "unsubscribe_url": unsubscribe_url,
+    }
+
+
+def sample_context(unsubscribe_url: str = "https://backroom.example.com/unsubscribe/sample") -> dict[str, Any]:
+    """What ``backroom flows preview`` renders a template with."""
+    from backroom.orders.checkouts import CheckoutLine
+
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    checkout = Checkout(0, "shopify", "sample", "tok", "ada@example.com", "Ada Lovelace", "GBP", Decimal("64.00"),
+                        (CheckoutLine("LAMP", 2, Decimal("20.00"), "Desk lamp"),
+                         CheckoutLine("SHADE", 1, Decimal("24.00"), "Linen shade")),
+                        "https://shop.example.com/cart/recover/sample", at, at)
+    return email_context(checkout, Discount("sample", "SAVE10-K7QX2M9P", 10, at + timedelta(hours=72)),
+                         unsubscribe_url)
+
+
+def new_discount_code(percent: int) -> str:
+    return f"SAVE{percent}-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
