@@ -628,6 +628,10 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
     return Backroom(settings, engine, url, clock, bus, runner, embedded, flows)
 
 
+#: the flow triggers the pipeline raises today (post_purchase's order_delivered and win_back's customer_lapsed: next)
+WIRED_TRIGGERS = frozenset({"checkout_abandoned"})
+
+
 def all_flows(settings: Settings) -> list[Flow]:
     """The shipped flows, or the owner's own file (``marketing.flows_file``)."""
     path = settings.marketing.flows_file
@@ -642,6 +646,10 @@ def flow_settings(settings: Settings, flows: list[Flow]) -> flows_service.FlowSe
     if unknown:
         raise ConfigurationError(f"marketing.enabled_flows names no flow: {', '.join(unknown)} "
                                  f"(known: {', '.join(f.name for f in flows)})")
+    unwired = sorted(f.name for f in flows if f.name in m.enabled_flows and f.trigger.name not in WIRED_TRIGGERS)
+    if unwired:  # enabled but never enrolling anyone would fail silently: say so at start
+        raise ConfigurationError(f"marketing.enabled_flows: {', '.join(unwired)} cannot run yet (only flows triggered "
+                                 f"by {', '.join(sorted(WIRED_TRIGGERS))} enroll customers today; docs/flows.md)")
     if m.enabled_flows and m.unsubscribe_secret is None:
         raise ConfigurationError("marketing flows send a signed unsubscribe link: set "
                                  "BACKROOM_MARKETING__UNSUBSCRIBE_SECRET")
