@@ -367,7 +367,7 @@ def test_an_operator_lists_previews_and_ticks_the_flows_from_the_command_line(
 
         listed = json.loads(cli(app, "flows", "list", "--json").stdout)
         assert [(f["flow"], f["enabled"], f["trigger_wired"]) for f in listed] == [
-            ("abandoned_checkout", True, True), ("post_purchase", False, False), ("win_back", False, False)]
+            ("abandoned_checkout", True, True), ("post_purchase", False, True), ("win_back", False, True)]
         preview = json.loads(cli(app, "flows", "preview", "abandoned_checkout", "--step", "2", "--json").stdout)
         assert preview["subject"] == "10% off to finish your order"
         assert "Here is 10% off to finish your order: SAVE10-" in preview["text"]
@@ -413,8 +413,11 @@ def test_a_worker_that_dies_after_smtp_accepted_the_reminder_resends_it_under_th
         return result
 
     app.runner.executors["email"] = send_then_die_once
-    abandon(app, client, shared_data)
-    at(app, timedelta(hours=1))
+    try:
+        abandon(app, client, shared_data)
+        at(app, timedelta(hours=1))
+    finally:  # the real sender back, so that closing the app closes its pooled SMTP session
+        app.runner.executors["email"] = sender
 
     raw = marketing(mail)
     assert len(raw) == 2  # at least once: the SMTP server got it twice ...

@@ -95,7 +95,9 @@ def open_mailbox(settings: ImapSettings) -> Iterator[ImapMailbox]:
         yield ImapMailbox(session, settings)
     finally:
         with contextlib.suppress(imaplib.IMAP4.error, OSError):
-            session.logout()
+            session.logout()  # imaplib closes the socket only when LOGOUT itself succeeds …
+        with contextlib.suppress(OSError):
+            session.shutdown()  # … so after a refused login or a dropped connection it is closed here
 
 
 def _credentials(settings: ImapSettings) -> tuple[str, str, str]:
