@@ -36,6 +36,7 @@ from backroom.adapters.warehouse.senders import CsvWarehouse, HttpWarehouse
 from backroom.alerts.model import remember_misses
 from backroom.config import Settings
 from backroom.connectors import reconcile
+from backroom.connectors.discounts import PlatformDiscounts
 from backroom.connectors.generic import parse_order
 from backroom.connectors.ignored import Ignored
 from backroom.connectors.reconcile import FeedItem, OrderFeed, PollResult
@@ -47,6 +48,7 @@ from backroom.connectors.woocommerce.client import woocommerce_client
 from backroom.connectors.woocommerce.feed import WooCommerceFeed
 from backroom.customers.model import MarketingConsent
 from backroom.errors import BackroomError, ConfigurationError, InvalidInput
+from backroom.marketing import lifecycle
 from backroom.marketing import service as flows_service
 from backroom.marketing.model import Flow, builtin_flows, load_flows_text
 from backroom.marketing.quiet_hours import QuietHours
@@ -203,6 +205,8 @@ class Backroom:
                 PeriodicCheck("nightly replenishment plans", self.settings.replenishment.check_every_s,
                               self.plan_due_stores),
                 PeriodicCheck("marketing flows", self.settings.marketing.tick_every_s, self.advance_flows),
+                PeriodicCheck("lapsed-customer scan", LAPSED_SCAN_EVERY_S if self.settings.marketing.tick_every_s
+                              else 0, self.scan_lapsed_customers),
                 PeriodicCheck("support mail fetch", imap.poll_every_s if imap.enabled else 0, self.fetch_mail))
 
     # -- marketing flows (docs/flows.md) ------------------------------------------------------------------------
@@ -225,6 +229,22 @@ class Backroom:
                 if done.taken < flows.batch:
                     break
         return total
+
+    def scan_lapsed_customers(self) -> list[str]:
+        """The daily win-back scan: in every store, subscribed customers quiet for longer than their own repurchase
+        interval enter the enabled ``customer_lapsed`` flows (once per last order, cool-down respected); the next
+        tick takes them on. The addresses entered."""
+        flows = self.flows.enabled_for("customer_lapsed") if self.flows is not None else []
+        if not flows:
+            return []
+        with self.engine.connect() as conn:
+            stores = list(conn.execute(select(t.stores.c.id).order_by(t.stores.c.id)).scalars())
+        entered: list[str] = []
+        for store_id in stores:
+            with SqlUnitOfWork(self.engine, store_id, self.clock, self.settings.effects.max_attempts) as uow:
+                entered += lifecycle.scan_lapsed(uow, flows)
+                uow.commit()
+        return entered
 
     def unsubscribe(self, token: str) -> tuple[str, bool]:
         """A one-click unsubscribe link's token → the address and whether this changed its consent. The next tick
@@ -628,8 +648,10 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
     return Backroom(settings, engine, url, clock, bus, runner, embedded, flows)
 
 
-#: the flow triggers the pipeline raises today (post_purchase's order_delivered and win_back's customer_lapsed: next)
-WIRED_TRIGGERS = frozenset({"checkout_abandoned"})
+#: the flow triggers that enroll customers: a recorded checkout, a delivered order (the pipeline's
+#: shipment_delivered), and the daily lapsed-customer scan
+WIRED_TRIGGERS = frozenset({"checkout_abandoned", "order_delivered", "customer_lapsed"})
+LAPSED_SCAN_EVERY_S = 24 * 3600
 
 
 def all_flows(settings: Settings) -> list[Flow]:
@@ -670,7 +692,7 @@ def flow_settings(settings: Settings, flows: list[Flow]) -> flows_service.FlowSe
 def with_flows(rules_listener: Callable[[Any], Callable[[Any], Any]],
                flows: flows_service.FlowSettings) -> Callable[[Any], Callable[[Any], Any]]:
     """The unit of work's event listener: the rules engine, and before it the enabled flows' enrollment, so a
-    checkout enrolls its buyer inside the transaction that recorded it."""
+    checkout (or a delivered order) enrolls its buyer inside the transaction that recorded it."""
     def listener(uow: Any) -> Callable[[Any], Any]:
         rules_on_event = rules_listener(uow)
 
@@ -736,7 +758,9 @@ def default_executors(settings: Settings, engine: Engine | None = None) -> dict[
         "slack_message": SlackSender(settings.slack), "webhook_call": WebhookCaller(settings.rules)}
     if engine is not None:
         sync = PlatformSync(settings, functools.partial(connected_account, engine, settings))
-        executors |= {"platform_fulfillment": sync, "platform_cancel": sync}
+        executors |= {"platform_fulfillment": sync, "platform_cancel": sync,
+                      "platform_discount": PlatformDiscounts(settings, functools.partial(connected_account, engine,
+                                                                                         settings))}
     return executors
 
 

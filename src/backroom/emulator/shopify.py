@@ -96,6 +96,8 @@ class EmulatedDiscount:
     starts_at: str
     ends_at: str
     usage_limit: int | None
+    applies_once_per_customer: bool = False
+    customer_ids: tuple[str, ...] = ()  # numeric Shopify customer ids; empty: every buyer (context ``all``)
 
 
 @dataclass(frozen=True)
@@ -711,10 +713,17 @@ class ShopifyEmulator:
         if (percentage is None) == (amount is None) or (percentage is not None and not 0 < percentage <= 1):
             return _user_errors("discountCodeBasicCreate", "codeDiscountNode", ["basicCodeDiscount", "customerGets"],
                                 "A percentage between 0 and 1 or an amount is required.", code="INVALID")
+        problem = _discount_problem(spec)
+        if problem is not None:
+            return _user_errors("discountCodeBasicCreate", "codeDiscountNode", ["basicCodeDiscount", problem[0]],
+                                problem[1], code="INVALID")
         limit = spec.get("usageLimit")
+        context = spec.get("context") or {}
+        customers = tuple(_gid_number(c, "Customer") for c in (context.get("customers") or {}).get("add") or ())
         discount = EmulatedDiscount(self._gid("DiscountCodeNode", self._new_id()), code, title, percentage, amount,
                                     str(spec.get("startsAt") or ""), str(spec.get("endsAt") or ""),
-                                    int(limit) if limit is not None else None)
+                                    int(limit) if limit is not None else None,
+                                    bool(spec.get("appliesOncePerCustomer")), customers)
         self._discounts[code.lower()] = discount
         return {"discountCodeBasicCreate": {"codeDiscountNode": {"id": discount.id}, "userErrors": []}}, MUTATION_COST
 
@@ -1039,6 +1048,45 @@ def _decimal(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except InvalidOperation:
         return None
+
+
+def _discount_problem(spec: Mapping[str, Any]) -> tuple[str, str] | None:
+    """What ``discountCodeBasicCreate`` refuses in a ``DiscountCodeBasicInput``, as (field, message), like Shopify:
+    a start is required, an end must come after it, a usage limit is a positive whole number, and the buyers are
+    given as ``context`` (every buyer, or customers by gid)."""
+    starts, ends = _datetime(spec.get("startsAt")), _datetime(spec.get("endsAt"))
+    if starts is None:
+        return "startsAt", "Starts at can't be blank"
+    if spec.get("endsAt") is not None and (ends is None or ends <= starts):
+        return "endsAt", "Ends at needs to be after starts_at"
+    limit = spec.get("usageLimit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        return "usageLimit", "Usage limit must be greater than 0"
+    once = spec.get("appliesOncePerCustomer")
+    if once is not None and not isinstance(once, bool):
+        return "appliesOncePerCustomer", "Applies once per customer must be a boolean"
+    context = spec.get("context")
+    if not isinstance(context, dict) or not context:
+        return "context", "Context can't be blank"
+    if "all" in context:
+        return None if context["all"] == "ALL" and len(context) == 1 else ("context", "Context is invalid")
+    added = (context.get("customers") or {}).get("add") if isinstance(context.get("customers"), dict) else None
+    if not isinstance(added, list) or not added:
+        return "context", "Context is invalid"
+    try:
+        for c in added:
+            _gid_number(c, "Customer")
+    except _GraphQLError:
+        return "context", "Customer ids are invalid"
+    return None
+
+
+def _datetime(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+    return moment if moment is None or moment.tzinfo is not None else None
 
 
 def _user_errors(field_name: str, result: str, path: list[str], message: str, *, code: str | None = None,

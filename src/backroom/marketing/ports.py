@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from decimal import Decimal
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from backroom.marketing.consent import Consent
@@ -29,6 +30,24 @@ class Discount:
     code: str
     percent: int
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PlatformCustomer:
+    """Where a store's discount codes are created (``shopify`` or ``woocommerce``, the store's connection) and the
+    customer's id there ("" when backroom does not know it)."""
+
+    platform: str
+    customer_id: str = ""
+
+
+@dataclass(frozen=True)
+class LapseCandidate:
+    """A subscribed customer quiet since their last order, for the lapsed-customer scan."""
+
+    email: str
+    last_order_id: int
+    purchases: list[tuple[datetime, Decimal]]  # (placed at, total), oldest first; cancelled orders left out
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,17 @@ class MarketingRepository(Protocol):
 
     def checkout(self, checkout_id: int) -> Checkout | None: ...
 
+    def order(self, order_id: int) -> dict[str, Any] | None: ...
+
+    def orders_after(self, email: str, order_id: int) -> int: ...
+
+    def purchases(self, email: str) -> list[tuple[datetime, Decimal]]: ...
+
+    def recommendations(self, order_id: int, email: str, limit: int = 3) -> list[dict[str, Any]]: ...
+
+    def lapse_candidates(self, flow: str, quiet_since: datetime, entered_since: datetime, limit: int,
+                         after: tuple[datetime, int] | None = None) -> list[LapseCandidate]: ...
+
     def recent_sends(self, email: str, since: datetime) -> list[datetime]: ...
 
     def record_send(self, sent: Sent) -> bool: ...
@@ -69,6 +99,10 @@ class MarketingRepository(Protocol):
     def discount(self, key: str) -> Discount | None: ...
 
     def add_discount(self, enrollment_id: str, discount: Discount) -> Discount: ...
+
+    def discount_platform(self, email: str) -> PlatformCustomer | None: ...
+
+    def effect_status(self, key: str) -> str | None: ...
 
     def sends_live(self, automation: str) -> bool: ...
 

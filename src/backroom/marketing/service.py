@@ -15,12 +15,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from backroom.marketing.enrollment import Enrollment, State, enroll
+from backroom.marketing import lifecycle
+from backroom.marketing.enrollment import Enrollment, Happened, State, enroll
 from backroom.marketing.frequency import Due, pace
 from backroom.marketing.model import Flow
 from backroom.marketing.ports import Discount, MarketingUnitOfWork, Sent, StoredEnrollment
 from backroom.marketing.quiet_hours import QuietHours
-from backroom.marketing.steps import Decision, ExitFlow, Facts, MakeDiscount, Send, apply, defer, run
+from backroom.marketing.steps import Decision, ExitFlow, Facts, MakeDiscount, Send, WaitUntil, apply, defer, run
 from backroom.orders.checkouts import Checkout
 from backroom.service_layer.effects import EffectRequest
 from backroom.service_layer.messages import RecordedEvent
@@ -29,6 +30,14 @@ AUTOMATION = "marketing_emails"  # the automation marketing mail runs under: liv
 CHECKOUT_EVENTS = frozenset({"checkout_created", "checkout_updated"})
 FLOW_DISABLED = "flow_disabled"
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
+#: the effect that creates a flow's code on the store's platform (connectors/discounts.py), under AUTOMATION so
+#: shadow mode shadows the code with the email that carries it
+DISCOUNT_EFFECT = "platform_discount"
+DISCOUNT_PENDING = "discount_pending"  # the deferral of an email whose code the platform does not have yet
+DISCOUNT_NOT_CREATED = "discount_not_created"  # the exit when it never got there (cancelled, or expired first)
+_DISCOUNT_RECHECK = timedelta(minutes=1)  # the first look again; doubled each time, up to an hour
+_DISCOUNT_RECHECK_MAX = timedelta(hours=1)
+_ON_PLATFORM = frozenset({"done", "shadowed"})  # shadowed: shadow mode, where the email is only recorded too
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,10 @@ class TickResult:
 
 def enroll_from_event(uow: MarketingUnitOfWork, settings: FlowSettings, event: RecordedEvent) -> list[str]:
     """A checkout recorded (or updated) and still open enrolls its buyer in the enabled checkout_abandoned flows;
-    the names of the flows entered."""
+    the names of the flows entered. A delivered order enrolls its buyer in the order_delivered flows
+    (``lifecycle``)."""
+    if event.name == lifecycle.DELIVERED_EVENT:
+        return lifecycle.enroll_delivered(uow, settings.enabled_for("order_delivered"), event)
     if event.name not in CHECKOUT_EVENTS or event.subject_id is None or event.data.get("completed"):
         return []
     email = str(event.data.get("email") or "").lower()
@@ -114,7 +126,7 @@ def advance(uow: MarketingUnitOfWork, settings: FlowSettings) -> TickResult:
         if flow is None:
             _save(uow, apply(stored.enrollment, ExitFlow(FLOW_DISABLED), now), result)
             continue
-        facts = _facts(uow, stored)
+        facts = _facts(uow, stored, flow)
         enrollment, decision = _walk(uow, stored, stored.enrollment, flow, facts, result)
         if isinstance(decision, Send):
             pending.setdefault(stored.email, []).append(_Pending(stored, enrollment, decision, flow, facts))
@@ -127,15 +139,58 @@ def advance(uow: MarketingUnitOfWork, settings: FlowSettings) -> TickResult:
 
 def _walk(uow: MarketingUnitOfWork, stored: StoredEnrollment, enrollment: Enrollment, flow: Flow, facts: Facts,
           result: TickResult) -> tuple[Enrollment, Decision]:
-    """``run``, creating the discount when the flow gets to one, until a message, a wait or the end."""
+    """``run``, creating the discount when the flow gets to one, until a message, a wait or the end. A message
+    that shows a code the store's platform does not have yet is deferred until it does (``_until_on_platform``)."""
     now = uow.clock.now()
     enrollment, decision = run(enrollment, flow, facts, now)
+    requested = False
     while isinstance(decision, MakeDiscount):
-        uow.marketing.add_discount(stored.enrollment.id, Discount(decision.discount_key, new_discount_code(
-            decision.percent), decision.percent, decision.expires_at))
+        requested = _make_discount(uow, stored, flow, decision) or requested
         result.discounts += 1
         enrollment, decision = run(apply(enrollment, decision, now), flow, facts, now)
+    if isinstance(decision, Send) and decision.discount_key:
+        held = _until_on_platform(uow, enrollment, decision, requested)
+        if held is not None:
+            return held
     return enrollment, decision
+
+
+def _make_discount(uow: MarketingUnitOfWork, stored: StoredEnrollment, flow: Flow, decision: MakeDiscount) -> bool:
+    """The code, recorded once per enrollment (a retried tick finds the first one); for a store connected to
+    Shopify or WooCommerce, in the same transaction, the effect that creates it there, keyed by the discount key
+    (one per enrollment, whatever the retries). True when that effect was asked for; a store without a connection
+    keeps the code in backroom only."""
+    repo, now = uow.marketing, uow.clock.now()
+    discount = repo.add_discount(stored.enrollment.id, Discount(decision.discount_key, new_discount_code(
+        decision.percent), decision.percent, decision.expires_at))
+    platform = repo.discount_platform(stored.email)
+    if platform is None:
+        return False
+    uow.request_effect(EffectRequest(DISCOUNT_EFFECT, discount.key, AUTOMATION, {
+        "platform": platform.platform, "store_id": uow.store_id, "code": discount.code, "percent": discount.percent,
+        "starts_at": now.isoformat(), "expires_at": discount.expires_at.isoformat(), "email": stored.email,
+        "customer_id": platform.customer_id, "flow": flow.name}))
+    return True
+
+
+def _until_on_platform(uow: MarketingUnitOfWork, enrollment: Enrollment, send: Send,
+                       requested: bool) -> tuple[Enrollment, Decision] | None:
+    """None when ``send`` may go: its code has no platform effect (a store without a connection, or automation
+    off), or the effect is done (or shadowed). Else the enrollment deferred (``discount_pending``) to look again
+    in a minute, then 2, 4 … up to an hour, so the email never shows a code the platform would refuse; it exits
+    (``discount_not_created``) if the effect was cancelled or the code expired before it got there. An effect
+    that failed (review queue) is waited for too: an operator's retry lets the email go."""
+    now = uow.clock.now()
+    status = None if requested else uow.marketing.effect_status(send.discount_key)
+    if not requested and (status is None or status in _ON_PLATFORM):
+        return None
+    discount = uow.marketing.discount(send.discount_key)
+    if status == "cancelled" or (discount is not None and discount.expires_at <= now):
+        stop = ExitFlow(DISCOUNT_NOT_CREATED, f"platform discount effect {status}")
+        return apply(enrollment, stop, now), stop
+    waits = sum(1 for h in enrollment.history if h.what is Happened.DEFERRED and h.reason == DISCOUNT_PENDING)
+    until = now + min(_DISCOUNT_RECHECK * 2 ** min(waits, 10), _DISCOUNT_RECHECK_MAX)
+    return defer(enrollment, send, until, DISCOUNT_PENDING, now), WaitUntil(send.step, until)
 
 
 def _pace(uow: MarketingUnitOfWork, settings: FlowSettings, email: str, items: list[_Pending],
@@ -167,7 +222,7 @@ def _send(uow: MarketingUnitOfWork, settings: FlowSettings, p: _Pending, live: b
     url = settings.unsubscribe_url(uow.store_id, p.stored.email)
     uow.request_effect(EffectRequest("email", p.send.message_key, AUTOMATION, {
         "template": p.send.template, "to": p.stored.email,
-        "context": email_context(checkout, discount, url),
+        "context": {**email_context(checkout, discount, url), **lifecycle.email_extras(p.facts)},
         "headers": {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     }))
     repo.record_send(Sent(p.enrollment.id, p.flow.name, p.stored.email, p.send.message_key, p.send.template,
@@ -192,8 +247,10 @@ def wake_at(enrollment: Enrollment, now: datetime) -> datetime | None:
     return now
 
 
-def _facts(uow: MarketingUnitOfWork, stored: StoredEnrollment) -> Facts:
+def _facts(uow: MarketingUnitOfWork, stored: StoredEnrollment, flow: Flow | None = None) -> Facts:
     """What is true right now: read fresh at every wake, never carried over from the enrollment."""
+    if stored.subject_type == lifecycle.ORDER:
+        return lifecycle.order_facts(uow, stored, flow)
     repo = uow.marketing
     objects: dict[str, Any] = {"customer": {"email": stored.email}}
     if stored.subject_type == "checkout":

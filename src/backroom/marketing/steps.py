@@ -34,6 +34,13 @@ class Facts:
     orders_since_enrollment: int = 0
     repurchase_interval: timedelta | None = None  # None with fewer than two orders
     objects: Mapping[str, Any] = field(default_factory=dict)  # customer / checkout / order, as conditions see them
+    # what a cross-sell shows, read at send time (None: not read, e.g. no such email ahead); empty: nothing to show
+    recommendations: tuple[Mapping[str, Any], ...] | None = None
+
+
+#: emails that show recommendations: skipped (``nothing_to_recommend``) when there are none
+RECOMMENDING_TEMPLATES = frozenset({"cross_sell"})
+NOTHING_TO_RECOMMEND = "nothing_to_recommend"
 
 
 class ExitReason(StrEnum):
@@ -161,6 +168,8 @@ def _send(enrollment: Enrollment, flow: Flow, facts: Facts, step: SendEmail, now
     blocked = refusal(step.kind, facts.consent, facts.hard_bounced)
     if blocked is not None:  # only "no marketing consent" gets here: unsubscribes and bounces have exited
         return Skip(i, blocked.value)
+    if step.template in RECOMMENDING_TEMPLATES and facts.recommendations is not None and not facts.recommendations:
+        return Skip(i, NOTHING_TO_RECOMMEND)
     return Send(i, message_key(flow.name, enrollment.id, i), step.template, step.kind, enrollment.discount_key)
 
 

@@ -265,7 +265,7 @@ def test_a_discount_code_is_created_once_and_found_the_second_time(shop: Shopify
 
     assert again == made
     assert shop.discount_codes() == [EmulatedDiscount(made, "SORRY-1001", "Sorry", Decimal("0.15"), None,
-                                                      "2026-11-27T09:00:00Z", "2027-01-01T00:00:00Z", 1)]
+                                                      "2026-11-27T09:00:00Z", "2027-01-01T00:00:00Z", 1, True)]
     assert shop.requests == ["DiscountCodeByCode", "DiscountCodeBasicCreate", "DiscountCodeByCode"]
 
 

@@ -32,7 +32,7 @@ def test_shipped_flows_load_with_their_triggers_priorities_and_cooldowns() -> No
     assert [(f.name, f.trigger.name, f.priority, f.reentry_cooldown) for f in flows] == [
         ("abandoned_checkout", "checkout_abandoned", 30, 7 * DAY),
         ("post_purchase", "order_delivered", 20, 14 * DAY),
-        ("win_back", "order_delivered", 10, DAY),
+        ("win_back", "customer_lapsed", 10, 30 * DAY),
     ]
 
 

@@ -1,14 +1,16 @@
-"""Which flows may be enabled: a flow whose trigger the pipeline does not raise yet is refused at start, so that
-enabling it never fails silently (nobody enrolled, no email, no error)."""
+"""Which flows may be enabled: every shipped flow's trigger enrolls customers (a recorded checkout, a delivered
+order, the daily lapsed-customer scan); a flow whose trigger nothing raises (order_placed) is refused at start, so
+that enabling it never fails silently (nobody enrolled, no email, no error)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import SecretStr
 
-from backroom.bootstrap import all_flows, flow_settings
+from backroom.bootstrap import WIRED_TRIGGERS, all_flows, flow_settings
 from backroom.config import MarketingConfig, Settings
 from backroom.errors import ConfigurationError
+from backroom.marketing.model import load_flows_text
 
 
 def settings(*enabled: str, secret: str | None = "s3cret") -> Settings:
@@ -16,15 +18,23 @@ def settings(*enabled: str, secret: str | None = "s3cret") -> Settings:
                                               unsubscribe_secret=SecretStr(secret) if secret else None))
 
 
-def test_only_flows_whose_trigger_is_wired_can_be_enabled() -> None:
-    s = settings("abandoned_checkout")
-    assert flow_settings(s, all_flows(s)).enabled == frozenset({"abandoned_checkout"})
-    for name in ("post_purchase", "win_back"):
-        s = settings("abandoned_checkout", name)
-        with pytest.raises(ConfigurationError) as err:
-            flow_settings(s, all_flows(s))
-        assert err.value.message == (f"marketing.enabled_flows: {name} cannot run yet (only flows triggered by "
-                                     "checkout_abandoned enroll customers today; docs/flows.md)")
+def test_every_shipped_flow_can_be_enabled() -> None:
+    assert {"checkout_abandoned", "order_delivered", "customer_lapsed"} == WIRED_TRIGGERS
+    s = settings("abandoned_checkout", "post_purchase", "win_back")
+    flows = flow_settings(s, all_flows(s))
+    assert flows.enabled == frozenset({"abandoned_checkout", "post_purchase", "win_back"})
+    assert [f.name for f in flows.enabled_for("order_delivered")] == ["post_purchase"]
+    assert [f.name for f in flows.enabled_for("customer_lapsed")] == ["win_back"]
+
+
+def test_a_flow_whose_trigger_nothing_raises_is_refused_at_start() -> None:
+    s = settings("thanks")
+    own = load_flows_text("flows: [{name: thanks, trigger: order_placed, steps: [{send_email: {template: t}}]}]")
+    with pytest.raises(ConfigurationError) as err:
+        flow_settings(s, own)
+    assert err.value.message == ("marketing.enabled_flows: thanks cannot run yet (only flows triggered by "
+                                 "checkout_abandoned, customer_lapsed, order_delivered enroll customers today; "
+                                 "docs/flows.md)")
 
 
 def test_an_unknown_flow_or_a_missing_unsubscribe_secret_stops_the_start() -> None:

@@ -17,7 +17,7 @@ from backroom.customers.model import MarketingConsent
 from backroom.marketing.attribution import PlacedOrder, Touch
 from backroom.marketing.consent import Consent
 from backroom.marketing.enrollment import Enrollment, Entry, Happened, State
-from backroom.marketing.ports import Discount, Sent, StoredEnrollment
+from backroom.marketing.ports import Discount, LapseCandidate, PlatformCustomer, Sent, StoredEnrollment
 from backroom.orders.checkouts import Checkout
 from backroom.service_layer.effects import AutomationMode
 
@@ -77,6 +77,60 @@ class SqlMarketingRepository:
         return int(self.uow.execute(select(func.count()).where(
             o.c.store_id == self.uow.store_id, func.lower(o.c.email) == email, o.c.created_at >= since)).scalar_one())
 
+    def order(self, order_id: int) -> dict[str, Any] | None:
+        """The order as flow conditions see it (the rules' ``order`` fields they need); ``status`` reads
+        ``refunded`` once the order is paid back in full (a delivered order keeps its status in the pipeline)."""
+        o, ln = t.orders, t.order_lines
+        row = self.uow.execute(select(o).where(o.c.store_id == self.uow.store_id, o.c.id == order_id)).first()
+        if row is None:
+            return None
+        lines = self.uow.execute(select(ln).where(ln.c.order_id == order_id).order_by(ln.c.line_no)).all()
+        status = "refunded" if row.payment_state == "refunded" and row.status != "cancelled" else row.status
+        return {"id": int(row.id), "number": row.number, "channel": row.channel, "status": status,
+                "payment_state": row.payment_state, "currency": row.currency, "total": float(row.total),
+                "item_count": sum(r.quantity for r in lines), "line_count": len(lines),
+                "skus": sorted({r.sku for r in lines}), "tags": list(row.tags), "email": row.email.lower(),
+                "email_domain": row.email.rpartition("@")[2].lower(), "placed_at": row.placed_at.isoformat(),
+                "customer_name": row.customer_name,
+                "lines": [{"sku": r.sku, "title": r.title, "quantity": r.quantity, "unit_price": float(r.unit_price),
+                           "total": float(r.unit_price * r.quantity)} for r in lines]}
+
+    def orders_after(self, email: str, order_id: int) -> int:
+        """The customer's orders placed after this one (cancelled ones left out): "ordered again"."""
+        o = t.orders
+        subject = select(o.c.placed_at, o.c.id).where(o.c.id == order_id).subquery()
+        return int(self.uow.execute(select(func.count()).select_from(o).join(subject, text("true")).where(
+            o.c.store_id == self.uow.store_id, func.lower(o.c.email) == email, o.c.status != "cancelled",
+            func.row(o.c.placed_at, o.c.id) > func.row(subject.c.placed_at, subject.c.id))).scalar_one())
+
+    def purchases(self, email: str) -> list[tuple[datetime, Decimal]]:
+        """When the customer ordered and for how much (cancelled orders left out), oldest first."""
+        o = t.orders
+        rows = self.uow.execute(select(o.c.placed_at, o.c.total).where(
+            o.c.store_id == self.uow.store_id, func.lower(o.c.email) == email, o.c.status != "cancelled")
+            .order_by(o.c.placed_at, o.c.id))
+        return [(r.placed_at, Decimal(r.total)) for r in rows]
+
+    def recommendations(self, order_id: int, email: str, limit: int = 3) -> list[dict[str, Any]]:
+        """What customers who bought this order's items bought in their next order, most often first (counted in
+        customers), leaving out whatever this customer has bought already; cancelled orders do not count."""
+        rows = self.uow.execute(text(_RECOMMENDATIONS), {"s": self.uow.store_id, "o": order_id, "email": email,
+                                                         "n": limit})
+        return [{"sku": r.sku, "title": r.title, "buyers": int(r.buyers)} for r in rows]
+
+    def lapse_candidates(self, flow: str, quiet_since: datetime, entered_since: datetime, limit: int,
+                         after: tuple[datetime, int] | None = None) -> list[LapseCandidate]:
+        """Subscribed customers whose last order was placed by ``quiet_since``, who have not entered ``flow`` for
+        that last order, are not in it now, and have not entered it since ``entered_since`` (its cool-down); the
+        longest quiet first, from after ``after`` (the last order's time and id of the previous page). Each with
+        their last order and their purchases (time, total)."""
+        at, order_id = after if after is not None else (datetime.min.replace(tzinfo=quiet_since.tzinfo), 0)
+        rows = self.uow.execute(text(_LAPSE_CANDIDATES), {
+            "s": self.uow.store_id, "flow": flow, "quiet": quiet_since, "entered": entered_since, "n": limit,
+            "after_at": at, "after_id": order_id})
+        return [LapseCandidate(r.email, int(r.order_id), [(at, Decimal(v)) for at, v in zip(
+            r.placed, r.totals, strict=True)]) for r in rows]
+
     def checkout(self, checkout_id: int) -> Checkout | None:
         from backroom.adapters.db.uow import _checkout_from_row
 
@@ -113,6 +167,24 @@ class SqlMarketingRepository:
         assert found is not None
         return found
 
+    def discount_platform(self, email: str) -> PlatformCustomer | None:
+        """The store's Shopify or WooCommerce connection (`backroom connect`; the first made, if several) and the
+        customer's id on that platform; None for a store without one."""
+        c, k = t.connections, t.customers
+        platform = self.uow.execute(select(c.c.platform).where(
+            c.c.store_id == self.uow.store_id, c.c.platform.in_(("shopify", "woocommerce"))).order_by(c.c.id)
+            .limit(1)).scalar()
+        if platform is None:
+            return None
+        customer = self.uow.execute(select(k.c.external_id).where(
+            k.c.store_id == self.uow.store_id, k.c.email == email, k.c.channel == platform)).scalar()
+        return PlatformCustomer(platform, customer or "")
+
+    def effect_status(self, key: str) -> str | None:
+        e = t.effects
+        found = self.uow.execute(select(e.c.status).where(e.c.store_id == self.uow.store_id, e.c.key == key)).scalar()
+        return str(found) if found is not None else None
+
     def sends_live(self, automation: str) -> bool:
         from backroom.adapters.db.uow import automation_modes
 
@@ -126,6 +198,41 @@ class SqlMarketingRepository:
     def lock_store(self) -> bool:
         return bool(self.uow.execute(text("SELECT pg_try_advisory_xact_lock(:k, :s)"),
                                      {"k": MARKETING_TICK_LOCK, "s": self.uow.store_id}).scalar_one())
+
+
+_LIVE_ORDERS = "SELECT o.id, lower(o.email) AS email, o.placed_at FROM orders o" \
+               " WHERE o.store_id = :s AND o.status <> 'cancelled' AND o.email <> ''"
+
+_RECOMMENDATIONS = f"""
+WITH bought AS (SELECT DISTINCT sku FROM order_lines WHERE store_id = :s AND order_id = :o),
+mine AS (SELECT DISTINCT l.sku FROM order_lines l JOIN ({_LIVE_ORDERS}) o ON o.id = l.order_id
+         WHERE o.email = :email),
+buyers AS (SELECT DISTINCT o.email FROM order_lines l JOIN ({_LIVE_ORDERS}) o ON o.id = l.order_id
+           WHERE l.store_id = :s AND l.sku IN (SELECT sku FROM bought) AND o.email <> :email),
+sequenced AS (SELECT o.id, o.email, lead(o.id) OVER (PARTITION BY o.email ORDER BY o.placed_at, o.id) AS next_id
+              FROM ({_LIVE_ORDERS}) o WHERE o.email IN (SELECT email FROM buyers)),
+next_orders AS (SELECT DISTINCT s.email, s.next_id FROM sequenced s JOIN order_lines l ON l.order_id = s.id
+                WHERE s.next_id IS NOT NULL AND l.sku IN (SELECT sku FROM bought))
+SELECT l.sku, coalesce(nullif(max(l.title), ''), l.sku) AS title, count(DISTINCT n.email) AS buyers
+FROM next_orders n JOIN order_lines l ON l.order_id = n.next_id
+WHERE l.sku NOT IN (SELECT sku FROM mine)
+GROUP BY l.sku ORDER BY buyers DESC, count(*) DESC, l.sku LIMIT :n
+"""
+
+_LAPSE_CANDIDATES = """
+WITH live AS (SELECT o.id, lower(o.email) AS email, o.placed_at, o.total FROM orders o
+              WHERE o.store_id = :s AND o.status <> 'cancelled' AND o.email <> ''),
+last AS (SELECT DISTINCT ON (email) email, id AS order_id, placed_at FROM live ORDER BY email, placed_at DESC, id DESC)
+SELECT last.email, last.order_id,
+       ARRAY(SELECT l.placed_at FROM live l WHERE l.email = last.email ORDER BY l.placed_at, l.id) AS placed,
+       ARRAY(SELECT l.total FROM live l WHERE l.email = last.email ORDER BY l.placed_at, l.id) AS totals
+FROM last JOIN customers c ON c.store_id = :s AND c.email = last.email AND c.marketing_consent = 'subscribed'
+WHERE last.placed_at <= :quiet AND (last.placed_at, last.order_id) > (:after_at, :after_id) AND NOT EXISTS (
+    SELECT 1 FROM marketing_enrollments m WHERE m.store_id = :s AND m.flow = :flow AND m.email = last.email
+    AND ((m.subject_type = 'order' AND m.subject_id = last.order_id) OR m.enrolled_at > :entered
+         OR m.state NOT IN ('completed', 'exited')))
+ORDER BY last.placed_at, last.order_id LIMIT :n
+"""
 
 
 # -- outside a unit of work ----------------------------------------------------------------------------------------

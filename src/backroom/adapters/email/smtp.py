@@ -27,6 +27,9 @@ SUBJECTS = {
     "support_reply": "Re: your message",
     "abandoned_checkout_reminder": "You left something in your cart",
     "abandoned_checkout_discount": "{discount_percent}% off to finish your order",
+    "review_request": "How is your order {order_number}?",
+    "cross_sell": "Picked for you after your order {order_number}",
+    "win_back": "We miss you: {discount_percent}% off your next order",
     "message": "{subject}",  # a rule's or an alert's own text
 }
 

@@ -38,6 +38,7 @@ FAILURE_REASONS = {
     "webhook_call": ReasonCode.ACTION_FAILED,
     "platform_fulfillment": ReasonCode.ACTION_FAILED,
     "platform_cancel": ReasonCode.ACTION_FAILED,
+    "platform_discount": ReasonCode.ACTION_FAILED,
 }
 
 

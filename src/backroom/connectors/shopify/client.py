@@ -114,6 +114,13 @@ def numeric_id(value: str) -> str:
     return tail
 
 
+def discount_context(customer_ids: Sequence[str] = ()) -> dict[str, Any]:
+    """Who may use a code discount (``DiscountContextInput``): these customers, or every buyer."""
+    if customer_ids:
+        return {"customers": {"add": [gid("Customer", c) for c in customer_ids]}}
+    return {"all": "ALL"}
+
+
 def topic_enum(topic: str) -> str:
     """A webhook topic as Shopify's GraphQL enum (``orders/create`` → ``ORDERS_CREATE``)."""
     return topic.strip().replace("/", "_").replace(".", "_").upper()
@@ -460,9 +467,10 @@ class ShopifyClient:
 
     def create_discount_code(self, code: str, *, percentage: Decimal | None = None, amount: Decimal | None = None,
                              ends_at: datetime, usage_limit: int = 1, title: str,
-                             starts_at: datetime | None = None) -> str:
+                             starts_at: datetime | None = None, customer_ids: Sequence[str] = ()) -> str:
         """The gid of the code discount with this code: the existing one if the code is taken, else a new one.
-        ``percentage`` is in percent (``Decimal("15")`` is 15 % off); ``amount`` is off the order, shop currency."""
+        ``percentage`` is in percent (``Decimal("15")`` is 15 % off); ``amount`` is off the order, shop currency.
+        ``customer_ids`` (Shopify customer ids) restrict it to those customers; without them any buyer may use it."""
         if (percentage is None) == (amount is None):
             raise ValueError("give exactly one of percentage and amount")
         if percentage is not None and not Decimal(0) < percentage <= Decimal(100):
@@ -479,7 +487,7 @@ class ShopifyClient:
             else {"discountAmount": {"amount": str(amount), "appliesOnEachItem": False}})
         discount = {
             "title": title, "code": code, "startsAt": _iso(starts_at or datetime.now(UTC)), "endsAt": _iso(ends_at),
-            "usageLimit": usage_limit, "appliesOncePerCustomer": True, "context": {"all": "ALL"},
+            "usageLimit": usage_limit, "appliesOncePerCustomer": True, "context": discount_context(customer_ids),
             "customerGets": {"value": value, "items": {"all": True}},
         }
         try:

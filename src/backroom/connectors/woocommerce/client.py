@@ -196,7 +196,8 @@ class WooCommerceClient:
 
     def create_coupon(self, code: str, *, amount: Decimal, discount_type: Literal["percent", "fixed_cart"],
                       expires_at: datetime | None = None, usage_limit: int | None = 1,
-                      email_restrictions: Sequence[str] = (), description: str = "") -> int:
+                      email_restrictions: Sequence[str] = (), description: str = "",
+                      usage_limit_per_user: int | None = None) -> int:
         """The coupon's id. Idempotent: a coupon already there with this code and the same discount is returned
         (a retry after a lost answer); one with another discount is refused."""
         if discount_type == "percent" and not Decimal(0) < amount <= Decimal(100):
@@ -207,6 +208,8 @@ class WooCommerceClient:
             raise ValueError("expires_at needs a timezone")
         body: dict[str, Any] = {"code": code, "discount_type": discount_type, "amount": _money(amount),
                                 "usage_limit": usage_limit, "email_restrictions": list(email_restrictions)}
+        if usage_limit_per_user is not None:
+            body["usage_limit_per_user"] = usage_limit_per_user
         if expires_at is not None:
             body["date_expires_gmt"] = _gmt(expires_at)
         if description:

@@ -8,19 +8,19 @@ import typer
 
 from backroom.adapters.db import marketing as marketing_db
 from backroom.adapters.email.smtp import SUBJECTS, TemplateRenderer
-from backroom.bootstrap import all_flows
+from backroom.bootstrap import WIRED_TRIGGERS, all_flows
 from backroom.config import Settings
 from backroom.entrypoints.cli.common import backroom_app, console, exit_with_error, print_json, print_rows
 from backroom.errors import BackroomError
 from backroom.marketing.attribution import attribute
 from backroom.marketing.funnel import funnel
+from backroom.marketing.lifecycle import sample_extras
 from backroom.marketing.model import Flow, SendEmail
 from backroom.marketing.service import sample_context
 
 app = typer.Typer(help="Marketing flows: which run, their funnel, preview their emails.", no_args_is_help=True)
 STORE = typer.Option(None, "--store", help="store slug")
 JSON = typer.Option(False, "--json")
-WIRED_TRIGGERS = frozenset({"checkout_abandoned"})  # the triggers that enroll customers today (docs/flows.md)
 
 
 def _flows(settings: Settings) -> list[Flow]:
@@ -71,7 +71,7 @@ def preview(name: str = typer.Argument(..., help="a flow, or a template name"),
     """Render a flow's email with sample data (a two-line cart, a 10 % code) — edit the templates in
     adapters/email/templates/ and look again."""
     template = _template(name, step)
-    subject, text, page = TemplateRenderer().render(template, sample_context())
+    subject, text, page = TemplateRenderer().render(template, {**sample_context(), **sample_extras()})
     if as_json:
         print_json({"template": template, "subject": subject, "text": text, "html": page})
         return
@@ -106,3 +106,15 @@ def tick(as_json: bool = JSON) -> None:
         return
     console.print(" ".join(f"{k} {v}" for k, v in summary.items() if k != "outcomes")
                   + "".join(f"\n  {label}: {n}" for label, n in sorted(done.outcomes.items())))
+
+
+@app.command("scan")
+def scan(as_json: bool = JSON) -> None:
+    """Enroll lapsed customers in the enabled customer_lapsed flows now (what a worker does once a day); the next
+    tick sends."""
+    with backroom_app() as br:
+        entered = br.scan_lapsed_customers()
+    if as_json:
+        print_json({"entered": len(entered)})
+        return
+    console.print(f"entered {len(entered)}")
