@@ -204,7 +204,8 @@ class Backroom:
                               functools.partial(self.process_inbox, wait=False)),
                 PeriodicCheck("nightly replenishment plans", self.settings.replenishment.check_every_s,
                               self.plan_due_stores),
-                PeriodicCheck("marketing flows", self.settings.marketing.tick_every_s, self.advance_flows),
+                PeriodicCheck("marketing flows", self.settings.marketing.tick_every_s if self.flows else 0,
+                              self.advance_flows),
                 PeriodicCheck("lapsed-customer scan", LAPSED_SCAN_EVERY_S if self.settings.marketing.tick_every_s
                               else 0, self.scan_lapsed_customers),
                 PeriodicCheck("support mail fetch", imap.poll_every_s if imap.enabled else 0, self.fetch_mail))
@@ -215,10 +216,12 @@ class Backroom:
         """Move every due enrollment of every store as far as it can go now, a batch per transaction (one tick per
         store at a time: another worker ticking a store makes this one skip it)."""
         total = flows_service.TickResult()
-        stores = marketing_db.stores_due(self.engine, self.clock.now())
-        flows = self.flows or (flow_settings(self.settings, all_flows(self.settings)) if stores else None)
-        for store_id in stores:
-            assert flows is not None
+        flows = self.flows
+        if flows is None:
+            # a process with no flow enabled leaves the enrollments alone: a worker started without the marketing
+            # settings must not end every store's enrollments as "flow_disabled"
+            return total
+        for store_id in marketing_db.stores_due(self.engine, self.clock.now()):
             while True:
                 with SqlUnitOfWork(self.engine, store_id, self.clock, self.settings.effects.max_attempts) as uow:
                     if not uow.marketing.lock_store():

@@ -357,6 +357,22 @@ def test_with_no_flow_enabled_a_checkout_enrolls_nobody(
         app.close()
 
 
+def test_a_worker_started_without_the_marketing_settings_leaves_the_enrollments_alone(
+        app: Backroom, client: TestClient, database_url: str, tmp_path: Path, mail: MailCatcher,
+        warehouse: HttpReceiver, clock: SimulatedClock, shared_data: Path) -> None:
+    abandon(app, client, shared_data)
+    bare = build_app(database_url, tmp_path / "bare", mail, warehouse, clock, enabled_flows=[])
+    try:
+        clock.advance(START + timedelta(hours=2) - clock.now())
+        assert bare.advance_flows() == type(bare.advance_flows())()  # nothing taken, nothing ended
+        assert [c.every_s for c in bare.periodic_checks() if c.name == "marketing flows"] == [0]
+    finally:
+        bare.close()
+    assert (enrollment(app)[3], enrollment(app)[5]) == ("active", "")  # as enrolled: not ended
+    at(app, timedelta(hours=2))
+    assert [m["Subject"] for m in marketing(mail)] == ["You left something in your cart"]
+
+
 def test_an_operator_lists_previews_and_ticks_the_flows_from_the_command_line(
         database_url: str, tmp_path: Path, mail: MailCatcher, warehouse: HttpReceiver, shared_data: Path) -> None:
     long_ago = SimulatedClock(datetime(2020, 1, 6, 9, 0, tzinfo=UTC))  # the CLI runs on the real clock: all is due
