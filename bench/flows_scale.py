@@ -37,13 +37,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import itertools
 import json
 import multiprocessing
 import os
 import platform
-import pstats
 import random
 import re
 import shutil
@@ -73,6 +71,7 @@ from backroom.demo.generator import FIRST, LAST
 from backroom.marketing.enrollment import Enrollment, enroll
 from backroom.marketing.service import TickResult
 from backroom.shared.clock import SimulatedClock
+from pipeline_throughput import ThreadProfiles, dump_profiles  # the same profiling as the pipeline bench
 
 RESULTS = Path(__file__).resolve().parent / "results" / "flows_scale.json"
 FLOW = "abandoned_checkout"
@@ -370,38 +369,6 @@ def _git(*args: str) -> str:
     return found.stdout.strip()
 
 
-class ThreadProfiles:
-    """One cProfile per thread around a function (the drain runs effects in the worker's threads)."""
-
-    def __init__(self) -> None:
-        self.profiles: dict[int, cProfile.Profile] = {}
-
-    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def run(*args: Any, **kwargs: Any) -> Any:
-            profile = self.profiles.setdefault(threading.get_ident(), cProfile.Profile())
-            profile.enable()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                profile.disable()
-        return run
-
-
-def dump_profile(profiles: list[cProfile.Profile], path: Path, say: Callable[[str], None]) -> None:
-    if not profiles:
-        return
-    stats = pstats.Stats(profiles[0])
-    for p in profiles[1:]:
-        stats.add(p)
-    stats.dump_stats(str(path))
-    print(f"== {path}", file=sys.stderr)
-    for order in ("tottime", "cumulative"):
-        buf = io.StringIO()
-        pstats.Stats(str(path), stream=buf).sort_stats(order).print_stats(25)
-        print(buf.getvalue(), file=sys.stderr)
-    say(f"wrote {path}")
-
-
 # -- main -----------------------------------------------------------------------------------------------------------
 
 
@@ -586,8 +553,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     say(f"wrote {args.out}")
     if profile is not None and drain_profiles is not None:
-        dump_profile([profile], args.profile, say)
-        dump_profile(list(drain_profiles.profiles.values()), args.profile.with_suffix(".drain.pstats"), say)
+        dump_profiles([profile], args.profile, say)
+        dump_profiles(list(drain_profiles.profiles.values()), args.profile.with_suffix(".drain.pstats"), say)
     return 0 if ok else 1
 
 

@@ -23,21 +23,19 @@ import base64
 import json
 import random
 import re
-import socket
 import threading
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import uvicorn
 from fastapi import BackgroundTasks, FastAPI, Request, Response
 
+from backroom.emulator.serving import ServedApp
 from backroom.shared.clock import Clock, SystemClock
 from backroom.shared.hashing import sign
 
@@ -209,7 +207,7 @@ class _Answer:
     events: tuple[_Event, ...] = ()
 
 
-class ShopifyEmulator:
+class ShopifyEmulator(ServedApp):
     def __init__(self, shop: str = "emulator.myshopify.com", access_token: str = "shpat_emulator",
                  webhook_secret: str = "emulator-webhook-secret", seed: int = 0, clock: Clock | None = None,
                  duplicate_rate: float = 0.0, reorder_rate: float = 0.0, drop_rate: float = 0.0,
@@ -247,45 +245,11 @@ class ShopifyEmulator:
         self._delivery_lock = threading.Lock()
         self.requests: list[str] = []  # operation names, in the order they arrived
         self.app = self._build_app()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-        self.url = ""
 
     # --- running on a port -------------------------------------------------------------------------------------
 
-    def start(self) -> ShopifyEmulator:
-        """Serve on a free 127.0.0.1 port in a thread (``url``); requests queue on the socket until it runs."""
-        if self._server is not None:
-            return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        self._socket = sock
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name=f"shopify-emulator-{self.shop}")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> ShopifyEmulator:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+    def thread_name(self) -> str:
+        return f"shopify-emulator-{self.shop}"
 
     # --- test controls -----------------------------------------------------------------------------------------
 

@@ -18,20 +18,18 @@ import hashlib
 import hmac
 import json
 import re
-import socket
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request, Response
 
+from backroom.emulator.serving import ServedApp
 from backroom.shared.clock import Clock, SystemClock
 
 DISCOUNT_TYPES = ("percent", "fixed_cart", "fixed_product")
@@ -72,7 +70,7 @@ class _Refused(Exception):
         return {"code": self.code, "message": self.message, "data": data}
 
 
-class WooCommerceEmulator:
+class WooCommerceEmulator(ServedApp):
     def __init__(self, consumer_key: str = "ck_emulator", consumer_secret: str = "cs_emulator",
                  clock: Clock | None = None) -> None:
         self.consumer_key = consumer_key
@@ -84,45 +82,11 @@ class WooCommerceEmulator:
         self._faults: list[_Fault] = []
         self.requests: list[tuple[str, str]] = []  # (method, path), in the order they arrived
         self.app = self._build_app()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-        self.url = ""
 
     # --- running on a port -------------------------------------------------------------------------------------
 
-    def start(self) -> WooCommerceEmulator:
-        """Serve on a free 127.0.0.1 port in a thread (``url``, the site's address)."""
-        if self._server is not None:
-            return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        self._socket = sock
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="woocommerce-emulator")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> WooCommerceEmulator:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+    def thread_name(self) -> str:
+        return "woocommerce-emulator"
 
     # --- test controls -----------------------------------------------------------------------------------------
 
