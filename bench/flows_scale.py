@@ -45,7 +45,6 @@ import platform
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -71,7 +70,7 @@ from backroom.demo.generator import FIRST, LAST
 from backroom.marketing.enrollment import Enrollment, enroll
 from backroom.marketing.service import TickResult
 from backroom.shared.clock import SimulatedClock
-from pipeline_throughput import ThreadProfiles, dump_profiles  # the same profiling as the pipeline bench
+from pipeline_throughput import ThreadProfiles, dump_profiles, git  # the same profiling as the pipeline bench
 
 RESULTS = Path(__file__).resolve().parent / "results" / "flows_scale.json"
 FLOW = "abandoned_checkout"
@@ -355,18 +354,9 @@ def machine(app: Backroom, embedded: bool) -> dict[str, Any]:
         "postgres_version": pg.pop("server_version"),
         "postgres_settings": pg,
         "postgres_embedded": embedded,
-        "git_commit": _git("rev-parse", "--short", "HEAD"),
-        "git_dirty_src": bool(_git("status", "--porcelain", "--", ":/src")),
+        "git_commit": git("rev-parse", "--short", "HEAD"),
+        "git_dirty_src": bool(git("status", "--porcelain", "--", ":/src")),
     }
-
-
-def _git(*args: str) -> str:
-    try:
-        found = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
-                               timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return found.stdout.strip()
 
 
 # -- main -----------------------------------------------------------------------------------------------------------

@@ -428,12 +428,12 @@ def machine(app: Backroom, embedded: bool) -> dict[str, Any]:
         "postgres_version": pg.pop("server_version"),
         "postgres_settings": pg,
         "postgres_embedded": embedded,
-        "git_commit": _git("rev-parse", "--short", "HEAD"),
-        "git_dirty_src": bool(_git("status", "--porcelain", "--", "src")),
+        "git_commit": git("rev-parse", "--short", "HEAD"),
+        "git_dirty_src": bool(git("status", "--porcelain", "--", ":/src")),  # the repository's src, from bench/
     }
 
 
-def _git(*args: str) -> str:
+def git(*args: str) -> str:
     try:
         found = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
                                timeout=10, check=False)
