@@ -646,6 +646,8 @@ marketing_enrollments = Table(
     _ts("updated_at"),
     UniqueConstraint("store_id", "flow", "subject_type", "subject_id", name="uq_marketing_enrollments_subject"),
     Index("ix_marketing_enrollments_wake_at", "wake_at", postgresql_where=text("wake_at IS NOT NULL")),
+    # take_due: a store's due enrollments in (wake_at, id) order without sorting a crowd that woke at one instant
+    Index("ix_marketing_enrollments_due", "store_id", "wake_at", "id", postgresql_where=text("wake_at IS NOT NULL")),
     Index("ix_marketing_enrollments_customer", "store_id", "email", "flow"),
     CheckConstraint("state IN ('active', 'waiting', 'deferred', 'completed', 'exited')", name="state_known"),
 )
