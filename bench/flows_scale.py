@@ -41,7 +41,6 @@ import itertools
 import json
 import multiprocessing
 import os
-import platform
 import random
 import re
 import shutil
@@ -70,7 +69,8 @@ from backroom.demo.generator import FIRST, LAST
 from backroom.marketing.enrollment import Enrollment, enroll
 from backroom.marketing.service import TickResult
 from backroom.shared.clock import SimulatedClock
-from pipeline_throughput import ThreadProfiles, dump_profiles, git  # the same profiling as the pipeline bench
+from pipeline_throughput import ThreadProfiles, dump_profiles, scalar  # the pipeline bench's helpers
+from pipeline_throughput import machine as pipeline_machine
 
 RESULTS = Path(__file__).resolve().parent / "results" / "flows_scale.json"
 FLOW = "abandoned_checkout"
@@ -320,11 +320,6 @@ def add(total: TickResult, done: TickResult) -> None:
 # -- facts about the run --------------------------------------------------------------------------------------------
 
 
-def scalar(app: Backroom, sql: str, **params: Any) -> Any:
-    with app.engine.connect() as conn:
-        return conn.execute(text(sql), params).scalar()
-
-
 def history_counts(app: Backroom, store_id: int) -> dict[str, int]:
     with app.engine.connect() as conn:
         found = conn.execute(text(
@@ -334,29 +329,8 @@ def history_counts(app: Backroom, store_id: int) -> dict[str, int]:
 
 
 def machine(app: Backroom, embedded: bool) -> dict[str, Any]:
-    cpu_model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    with app.engine.connect() as conn:
-        pg = {name: conn.execute(text(f"SHOW {name}")).scalar()
-              for name in ("server_version", "shared_buffers", "synchronous_commit", "fsync")}
-    return {
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "cpu_model": cpu_model,
-        "load_avg_at_end": os.getloadavg(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "postgres_version": pg.pop("server_version"),
-        "postgres_settings": pg,
-        "postgres_embedded": embedded,
-        "git_commit": git("rev-parse", "--short", "HEAD"),
-        "git_dirty_src": bool(git("status", "--porcelain", "--", ":/src")),
-    }
+    """The pipeline bench's description of the machine, with the load at the end (this one runs for an hour)."""
+    return {**pipeline_machine(app, embedded), "load_avg_at_end": os.getloadavg()}
 
 
 # -- main -----------------------------------------------------------------------------------------------------------

@@ -206,8 +206,8 @@ class Backroom:
                               self.plan_due_stores),
                 PeriodicCheck("marketing flows", self.settings.marketing.tick_every_s if self.flows else 0,
                               self.advance_flows),
-                PeriodicCheck("lapsed-customer scan", LAPSED_SCAN_EVERY_S if self.settings.marketing.tick_every_s
-                              else 0, self.scan_lapsed_customers),
+                PeriodicCheck("lapsed-customer scan", LAPSED_SCAN_EVERY_S if self.flows and
+                              self.settings.marketing.tick_every_s else 0, self.scan_lapsed_customers),
                 PeriodicCheck("support mail fetch", imap.poll_every_s if imap.enabled else 0, self.fetch_mail))
 
     # -- marketing flows (docs/flows.md) ------------------------------------------------------------------------
@@ -228,7 +228,7 @@ class Backroom:
                         break
                     done = flows_service.advance(uow, flows)
                     uow.commit()
-                _add(total, done)
+                total.add(done)
                 if done.taken < flows.batch:
                     break
         return total
@@ -706,13 +706,6 @@ def with_flows(rules_listener: Callable[[Any], Callable[[Any], Any]],
         return on_event
 
     return listener
-
-
-def _add(total: flows_service.TickResult, done: flows_service.TickResult) -> None:
-    for name in ("taken", "sent", "deferred", "discounts", "finished"):
-        setattr(total, name, getattr(total, name) + getattr(done, name))
-    for label, n in done.outcomes.items():
-        total.outcomes[label] = total.outcomes.get(label, 0) + n
 
 
 def support_settings(settings: Settings, pipeline: handlers.PipelineSettings) -> SupportSettings:

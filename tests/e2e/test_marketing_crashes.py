@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import email
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 from tests.conftest import rows, scalar
+from tests.fakes.workers import start_worker
 
 from backroom.adapters.email.catcher import free_port
 from backroom.adapters.email.smtp import message_id
@@ -114,21 +113,8 @@ def app(database_url: str, tmp_path: Path, mailbox: SlowMailbox) -> Iterator[Bac
 
 
 def _worker(database_url: str, smtp_port: int, home: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        **marketing_env(),
-        "BACKROOM_DATABASE_URL": database_url,
-        "BACKROOM_HOME": str(home),
-        "BACKROOM_WAREHOUSE__MODE": "csv",
-        "BACKROOM_SMTP__HOST": "127.0.0.1",
-        "BACKROOM_SMTP__PORT": str(smtp_port),
-        "BACKROOM_WORKER__CONCURRENCY": str(CONCURRENCY),
-        "BACKROOM_WORKER__HEARTBEAT_S": "0.2",
-        "BACKROOM_WORKER__STALLED_AFTER_S": "1.0",
-        "BACKROOM_WORKER__POLL_S": "0.2",
-    }
-    cli = [sys.executable, "-c", "from backroom.entrypoints.cli.main import main; main()", "worker"]
-    return subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return start_worker(database_url, smtp_port, home, CONCURRENCY, BACKROOM_WAREHOUSE__MODE="csv",
+                        **marketing_env())
 
 
 def abandon_checkouts(app: Backroom, count: int) -> None:

@@ -3,15 +3,14 @@ idempotency key each effect is seen exactly once. Raw duplicates (sent, then kil
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from tests.conftest import WAREHOUSE_SECRET, HttpReceiver, order_body, rows, scalar, seed_catalog
+from tests.fakes.workers import start_worker
 
 from backroom.bootstrap import Backroom
 
@@ -23,22 +22,8 @@ CONCURRENCY = 4
 
 
 def _worker(database_url: str, warehouse: HttpReceiver, smtp_port: int, home: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "BACKROOM_DATABASE_URL": database_url,
-        "BACKROOM_HOME": str(home),
-        "BACKROOM_WAREHOUSE__MODE": "http",
-        "BACKROOM_WAREHOUSE__URL": warehouse.url,
-        "BACKROOM_WAREHOUSE__SECRET": WAREHOUSE_SECRET,
-        "BACKROOM_SMTP__HOST": "127.0.0.1",
-        "BACKROOM_SMTP__PORT": str(smtp_port),
-        "BACKROOM_WORKER__CONCURRENCY": str(CONCURRENCY),
-        "BACKROOM_WORKER__HEARTBEAT_S": "0.2",
-        "BACKROOM_WORKER__STALLED_AFTER_S": "1.0",
-        "BACKROOM_WORKER__POLL_S": "0.2",
-    }
-    cli = [sys.executable, "-c", "from backroom.entrypoints.cli.main import main; main()", "worker"]
-    return subprocess.Popen(cli, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return start_worker(database_url, smtp_port, home, CONCURRENCY, BACKROOM_WAREHOUSE__MODE="http",
+                        BACKROOM_WAREHOUSE__URL=warehouse.url, BACKROOM_WAREHOUSE__SECRET=WAREHOUSE_SECRET)
 
 
 def _unfinished(app: Backroom) -> int:

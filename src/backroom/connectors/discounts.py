@@ -23,9 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from backroom.config import Settings
-from backroom.connectors.shopify.client import ShopifyClient
-from backroom.connectors.sync import AccountOf
-from backroom.connectors.woocommerce.client import WooCommerceClient, woocommerce_client
+from backroom.connectors.sync import AccountOf, PlatformClients
 
 KIND = "platform_discount"
 PLATFORMS = ("shopify", "woocommerce")
@@ -93,29 +91,17 @@ class PlatformDiscounts:
     batch_safe = True  # each call is idempotent on the platform's side (see above)
 
     def __init__(self, settings: Settings, account_of: AccountOf, **client_options: Any) -> None:
-        self.settings = settings
         self.account_of = account_of
-        self.client_options = client_options
-        self._shopify: dict[str, ShopifyClient] = {}  # one pooled client per account, closed with the runner
-        self._woo: dict[str, WooCommerceClient] = {}
+        self.clients = PlatformClients(settings, **client_options)
 
     def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
         request = DiscountRequest.from_payload(payload)
         account = self.account_of(request.store_id, request.platform)
         if request.platform == "shopify":
-            shopify = self._shopify.get(account) or self._shopify.setdefault(
-                account, ShopifyClient.from_settings(self.settings.shopify, account, **self.client_options))
-            found = shopify.create_discount_code(request.code, **shopify_arguments(request))
+            found = self.clients.shopify(account).create_discount_code(request.code, **shopify_arguments(request))
             return {"platform": "shopify", "account": account, "id": found, "code": request.code}
-        woo = self._woo.get(account) or self._woo.setdefault(
-            account, woocommerce_client(self.settings.woocommerce, account, **self.client_options))
-        coupon = woo.create_coupon(request.code, **woocommerce_arguments(request))
+        coupon = self.clients.woocommerce(account).create_coupon(request.code, **woocommerce_arguments(request))
         return {"platform": "woocommerce", "account": account, "id": coupon, "code": request.code}
 
     def close(self) -> None:
-        for shopify in self._shopify.values():
-            shopify.close()
-        for woo in self._woo.values():
-            woo.close()
-        self._shopify.clear()
-        self._woo.clear()
+        self.clients.close()

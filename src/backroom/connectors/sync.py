@@ -20,34 +20,26 @@ from backroom.connectors.woocommerce.client import WooCommerceClient, woocommerc
 AccountOf = Callable[[int, str], str]
 
 
-class PlatformSync:
-    batch_safe = True  # each call is idempotent on the platform's side (see above)
+class PlatformClients:
+    """One pooled client per connected account, made on first use and closed with the runner; shared by the
+    executors that call the platforms (``client_options`` go to every client: tests use fewer attempts)."""
 
-    def __init__(self, settings: Settings, account_of: AccountOf) -> None:
+    def __init__(self, settings: Settings, **client_options: Any) -> None:
         self.settings = settings
-        self.account_of = account_of
-        self._shopify: dict[str, ShopifyClient] = {}  # one pooled client per account, closed with the runner
+        self.client_options = client_options
+        self._shopify: dict[str, ShopifyClient] = {}
         self._woo: dict[str, WooCommerceClient] = {}
 
-    def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
-        platform, external_id = str(payload["platform"]), str(payload["external_id"])
-        account = self.account_of(int(payload["store_id"]), platform)
-        cancel = "reason" in payload
-        if platform == "shopify":
-            shopify = self._shopify.get(account) or self._shopify.setdefault(
-                account, ShopifyClient.from_settings(self.settings.shopify, account))
-            if cancel:
-                done = shopify.cancel_order(external_id, "other", restock=False, notify_customer=False, refund=False)
-                return {"already_cancelled": done.already_cancelled}
-            return {"fulfillment": shopify.create_fulfillment(
-                external_id, str(payload["carrier"]), str(payload["tracking_number"]),
-                str(payload.get("tracking_url") or ""), notify_customer=False)}
-        woo = self._woo.get(account) or self._woo.setdefault(
-            account, woocommerce_client(self.settings.woocommerce, account))
-        if cancel:
-            return {"cancelled": woo.cancel_order(external_id)}
-        woo.complete_order(external_id, shipment_note(payload))
-        return {"completed": True}
+    def shopify(self, account: str) -> ShopifyClient:
+        if account not in self._shopify:
+            self._shopify[account] = ShopifyClient.from_settings(self.settings.shopify, account,
+                                                                 **self.client_options)
+        return self._shopify[account]
+
+    def woocommerce(self, account: str) -> WooCommerceClient:
+        if account not in self._woo:
+            self._woo[account] = woocommerce_client(self.settings.woocommerce, account, **self.client_options)
+        return self._woo[account]
 
     def close(self) -> None:
         for shopify in self._shopify.values():
@@ -56,6 +48,35 @@ class PlatformSync:
             woo.close()
         self._shopify.clear()
         self._woo.clear()
+
+
+class PlatformSync:
+    batch_safe = True  # each call is idempotent on the platform's side (see above)
+
+    def __init__(self, settings: Settings, account_of: AccountOf) -> None:
+        self.account_of = account_of
+        self.clients = PlatformClients(settings)
+
+    def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
+        platform, external_id = str(payload["platform"]), str(payload["external_id"])
+        account = self.account_of(int(payload["store_id"]), platform)
+        cancel = "reason" in payload
+        if platform == "shopify":
+            shopify = self.clients.shopify(account)
+            if cancel:
+                done = shopify.cancel_order(external_id, "other", restock=False, notify_customer=False, refund=False)
+                return {"already_cancelled": done.already_cancelled}
+            return {"fulfillment": shopify.create_fulfillment(
+                external_id, str(payload["carrier"]), str(payload["tracking_number"]),
+                str(payload.get("tracking_url") or ""), notify_customer=False)}
+        woo = self.clients.woocommerce(account)
+        if cancel:
+            return {"cancelled": woo.cancel_order(external_id)}
+        woo.complete_order(external_id, shipment_note(payload))
+        return {"completed": True}
+
+    def close(self) -> None:
+        self.clients.close()
 
 
 def shipment_note(payload: dict[str, Any]) -> str:

@@ -26,9 +26,10 @@ SCAN_BATCH = 500  # lapsed candidates read per query
 
 
 def enroll_customer(uow: MarketingUnitOfWork, flow: Flow, email: str, subject_id: int, objects: Mapping[str, Any],
-                    step_since: datetime | None = None) -> bool:
-    """``email`` enters ``flow`` for this order unless the domain refuses (in it, cool-down, filter) or the order
-    entered it before (unique per store, flow and order). ``step_since``: when the first wait started counting."""
+                    step_since: datetime | None = None, subject_type: str = ORDER) -> bool:
+    """``email`` enters ``flow`` for this order (or checkout) unless the domain refuses (in it, cool-down, filter) or
+    the subject entered it before (unique per store, flow and subject). ``step_since``: when the first wait started
+    counting."""
     repo = uow.marketing
     now = uow.clock.now()
     result = enroll(flow, repo.next_id(), email, objects, now, repo.history(flow.name, email), str(subject_id))
@@ -36,12 +37,12 @@ def enroll_customer(uow: MarketingUnitOfWork, flow: Flow, email: str, subject_id
         return False
     if step_since is not None:
         result = replace(result, step_since=step_since)
-    return repo.add(StoredEnrollment(result, email, ORDER, subject_id, now))
+    return repo.add(StoredEnrollment(result, email, subject_type, subject_id, now))
 
 
 def enroll_delivered(uow: MarketingUnitOfWork, flows: list[Flow], event: RecordedEvent) -> list[str]:
     """A delivered order enrolls its buyer in the enabled ``order_delivered`` flows; the names entered."""
-    if event.name != DELIVERED_EVENT or event.subject_id is None or not flows:
+    if event.subject_id is None or not flows:  # the caller dispatches on the event's name
         return []
     order = uow.marketing.order(event.subject_id)
     if order is None or not order["email"]:

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from backroom.marketing import lifecycle
-from backroom.marketing.enrollment import Enrollment, Happened, State, enroll
+from backroom.marketing.enrollment import Enrollment, Happened, State
 from backroom.marketing.frequency import Due, pace
 from backroom.marketing.model import Flow
 from backroom.marketing.ports import Discount, MarketingUnitOfWork, Sent, StoredEnrollment
 from backroom.marketing.quiet_hours import QuietHours
 from backroom.marketing.steps import Decision, ExitFlow, Facts, MakeDiscount, Send, WaitUntil, apply, defer, run
-from backroom.orders.checkouts import Checkout
+from backroom.orders.checkouts import Checkout, CheckoutLine
+from backroom.rules.context import checkout_context
 from backroom.service_layer.effects import EffectRequest
 from backroom.service_layer.messages import RecordedEvent
 
@@ -68,6 +70,13 @@ class TickResult:
     def __len__(self) -> int:  # how much a worker's periodic check did
         return self.taken
 
+    def add(self, other: TickResult) -> None:
+        """Another batch's counts added to these (a tick over several batches and stores)."""
+        for name in ("taken", "sent", "deferred", "discounts", "finished"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for label, n in other.outcomes.items():
+            self.outcomes[label] = self.outcomes.get(label, 0) + n
+
 
 # -- enrolling --------------------------------------------------------------------------------------------------
 
@@ -83,22 +92,11 @@ def enroll_from_event(uow: MarketingUnitOfWork, settings: FlowSettings, event: R
     email = str(event.data.get("email") or "").lower()
     if not email:
         return []
-    entered = []
-    for flow in settings.enabled_for("checkout_abandoned"):
-        if _enroll(uow, flow, email, event.subject_id, {"checkout": {**event.data, "id": event.subject_id,
-                                                                      "total": float(event.data["total"])}}):
-            entered.append(flow.name)
-    return entered
-
-
-def _enroll(uow: MarketingUnitOfWork, flow: Flow, email: str, subject_id: int, objects: dict[str, Any]) -> bool:
-    repo = uow.marketing
-    previous = repo.history(flow.name, email)
-    context = {**objects, "customer": {"email": email}}
-    result = enroll(flow, repo.next_id(), email, context, uow.clock.now(), previous, str(subject_id))
-    if not isinstance(result, Enrollment):
-        return False
-    return repo.add(StoredEnrollment(result, email, "checkout", subject_id, result.enrolled_at))
+    # the checkout as rules see it (the same fields and types the flow's filter meets again at every tick)
+    objects = {"checkout": checkout_context({**event.data, "checkout_id": event.subject_id}),
+               "customer": {"email": email}}
+    return [flow.name for flow in settings.enabled_for("checkout_abandoned")
+            if lifecycle.enroll_customer(uow, flow, email, event.subject_id, objects, subject_type="checkout")]
 
 
 # -- the tick ---------------------------------------------------------------------------------------------------
@@ -132,8 +130,10 @@ def advance(uow: MarketingUnitOfWork, settings: FlowSettings) -> TickResult:
             pending.setdefault(stored.email, []).append(_Pending(stored, enrollment, decision, flow, facts))
         else:
             _save(uow, enrollment, result)
-    for email, items in pending.items():
-        _pace(uow, settings, email, items, result)
+    if pending:  # store-wide, read once per tick rather than once per customer
+        zone, live = repo.timezone(), repo.sends_live(AUTOMATION)
+        for email, items in pending.items():
+            _pace(uow, settings, email, items, result, zone, live)
     return result
 
 
@@ -194,13 +194,12 @@ def _until_on_platform(uow: MarketingUnitOfWork, enrollment: Enrollment, send: S
 
 
 def _pace(uow: MarketingUnitOfWork, settings: FlowSettings, email: str, items: list[_Pending],
-          result: TickResult) -> None:
+          result: TickResult, zone: ZoneInfo, live: bool) -> None:
     now = uow.clock.now()
     repo = uow.marketing
     due = [Due(p.send.message_key, p.flow.name, p.flow.priority, p.send.kind, p.stored.wake_at or now) for p in items]
     slots = {s.message_key: s for s in pace(due, repo.recent_sends(email, now - settings.cap), now,
-                                            repo.timezone(), settings.cap, settings.quiet)}
-    live = repo.sends_live(AUTOMATION)
+                                            zone, settings.cap, settings.quiet)}
     for p in items:
         slot = slots[p.send.message_key]
         if not slot.now:
@@ -291,7 +290,6 @@ def email_context(checkout: Checkout | None, discount: Discount | None, unsubscr
 
 def sample_context(unsubscribe_url: str = "https://backroom.example.com/unsubscribe/sample") -> dict[str, Any]:
     """What ``backroom flows preview`` renders a template with."""
-    from backroom.orders.checkouts import CheckoutLine
 
     at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     checkout = Checkout(0, "shopify", "sample", "tok", "ada@example.com", "Ada Lovelace", "GBP", Decimal("64.00"),
