@@ -123,12 +123,15 @@ def test_a_return_is_verified_confirmed_and_started_with_its_email_and_decision(
     assert (trigger, outcome["return"], outcome["actor"]) == (f"return:{number}", number, "support_agent")
     # the same item again is the same open return; a second item is a second return
     again = say(tau, f"please also return the {first.name} from {small.id}", "returner")
-    say(tau, "yes", "returner")
-    assert again.reply.text.startswith(f"I can start a return for {first.name}")
-    assert rows(tau, "SELECT count(*) FROM order_returns") == [(1,)]
+    assert again.reply.text == (f"I can start a return for {first.name} from order {small.id}. Shall I go ahead? "
+                                "Reply yes to confirm.")
+    same = say(tau, "yes", "returner")
+    assert same.reply.actions == [{"action": "start_return", "order": small.id, "outcome": number}]
     for text in (f"I'd like to return the {second.name} from order {small.id}", small.address.zip, "yes"):
         say(tau, text, "returner-2")  # the item named before the proof is the one returned
-    assert [r[0] for r in rows(tau, "SELECT number FROM order_returns ORDER BY id")] == [number, f"{number[:-1]}2"]
+    assert rows(tau, "SELECT number, lines FROM order_returns ORDER BY id") == [
+        (number, [{"sku": first.item_id, "title": first.name, "quantity": 1}]),
+        (f"{number[:-1]}2", [{"sku": second.item_id, "title": second.name, "quantity": 1}])]
 
 
 def test_a_return_of_a_pending_order_or_someone_elses_starts_nothing(tau: Backroom, world: TauWorld,

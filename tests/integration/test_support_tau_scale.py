@@ -78,12 +78,18 @@ def test_240_conversations_reveal_only_to_the_owner_and_act_only_within_policy(a
         elif order.status == "pending":
             good = cancel.handover is not None and cancel.handover.value == "high_value"
         else:
-            good = cancel.handover is None and ("can't be cancelled" in cancel.text
-                                                or cancel.text == f"Order {order.id} is already cancelled.")
+            good = cancel.handover is None and cancel.text == {
+                "processed": f"Order {order.id} has already shipped, so it can't be cancelled — you can return it "
+                             "once it arrives.",
+                "delivered": f"Order {order.id} has been delivered, so it can't be cancelled — you can return it "
+                             "instead.",
+                "cancelled": f"Order {order.id} is already cancelled."}[order.status]
         outcomes["cancel"].append("ok" if good and not cancel.actions else f"{order.id}: {cancel.text}")
     assert {k: [x for x in v if x != "ok"] for k, v in outcomes.items()} == {"status": [], "stranger": [],
                                                                             "cancel": []}
     assert {k: len(v) for k, v in outcomes.items()} == {"status": 80, "stranger": 80, "cancel": 80}
     # nothing was done: no "yes" was ever said
     assert rows(app, "SELECT count(*) FROM orders WHERE store_id = :s AND status = 'cancelled'",
-                s=app.store_id("tau")) == [(PER_STATE,)]
+                s=app.store_id("tau")) == [(PER_STATE,)]  # the world's own cancelled ones, no more
+    assert rows(app, "SELECT count(*) FROM decisions WHERE policy = 'order_cancellation' AND trigger LIKE"
+                     " 'cancel:support%'") == [(0,)]

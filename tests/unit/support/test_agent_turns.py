@@ -44,6 +44,8 @@ RETURNING = replace(DELIVERED, number="#1008", returns=(
     ReturnFacts("R8-1", "requested", datetime(2026, 11, 22, 9, 0, tzinfo=UTC), (("Mug", 2),)),))
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 WEB = Sender(Channel.WIDGET)
+SHIPPED_TEXT = ("Order #1002 has shipped with Royal Mail, tracking number AB123456789GB: "
+                "https://track.example/AB123456789GB. It should arrive by Tuesday 01 December.")
 
 
 class Tools:
@@ -338,11 +340,12 @@ def test_refund_status_from_the_refunds_and_returns_on_record_else_a_person() ->
 
 
 def test_a_reported_fault_goes_to_a_person_but_a_question_about_one_is_answered() -> None:
-    _, state, agent = verified()
+    tools, state, agent = verified()
     fault = agent.respond("The handle of my mug broke on the first day, order #1005", WEB,
                           said("order_status", order_numbers=("#1005",)), state)
     assert (fault.handover, fault.text) == (HandoverReason.NEEDS_A_PERSON, "I've passed your conversation to a "
                                             "member of our team, who will reply here shortly.")
+    assert (fault.actions, tools.returns, tools.cancelled, tools.addresses) == ([], [], [], [])
     state, agent = ConversationState(), SupportAgent(Tools())
     question = agent.respond("What if an item arrives broken, can I return it?", WEB, said("policy_question"), state)
     assert (question.handover, question.text) == (None, "You can return unworn items within 30 days of delivery.")
@@ -375,22 +378,25 @@ def test_an_email_given_before_the_order_number_is_kept_and_checked_when_it_come
     agent.respond("I'd like an update on my delivery", WEB, said("order_status"), state)
     agent.respond(ADA, WEB, said("out_of_scope", 0.3, emails=(ADA,)), state)
     status = agent.respond("#1002", WEB, said("order_status", 0.6, order_numbers=("#1002",)), state)
-    assert (status.verified, status.text.startswith("Order #1002 has shipped with Royal Mail")) == (True, True)
+    assert (status.verified, status.text) == (True, SHIPPED_TEXT)
     other = ConversationState()
     agent.respond("where is my order", WEB, said("order_status"), other)
     agent.respond("bob@example.com", WEB, said("out_of_scope", 0.3, emails=("bob@example.com",)), other)
     refused = agent.respond("#1002", WEB, said("order_status", 0.6, order_numbers=("#1002",)), other)
-    assert (refused.verified, "Royal Mail" in refused.text, "AB123456789GB" in refused.text) == (False, False, False)
+    assert (refused.verified, refused.handover, other.verified_email) == (False, HandoverReason.REPEATED_CONTACT,
+                                                                           None)
+    assert "AB123456789GB" not in refused.text
 
 
 def test_the_orders_own_postal_code_typed_without_a_label_proves_it() -> None:
     tools, state = Tools(), ConversationState()
     reply = SupportAgent(tools).respond("was #1002 sent? sw1a2aa", WEB, said("order_status", order_numbers=("#1002",)),
                                         state)
-    assert (reply.verified, reply.text.startswith("Order #1002 has shipped")) == (True, True)
+    assert (reply.verified, reply.text) == (True, SHIPPED_TEXT)
     guess = SupportAgent(tools).respond("was #1002 sent? M1 1AE", WEB, said("order_status", order_numbers=("#1002",)),
                                         ConversationState())
-    assert guess.verified is False
+    assert (guess.verified, guess.text) == (False, "To keep your order details private, please send the email "
+                                                   "address or postal code used on order #1002.")
 
 
 def test_questions_are_split_where_the_next_one_begins() -> None:
@@ -411,4 +417,4 @@ def test_an_order_a_rule_tagged_vip_is_acted_on_by_a_person() -> None:
         HandoverReason.HIGH_VALUE, "cancellation of #1009 (45.00 GBP)", None)
     plain = agent.respond("cancel #1004 please", WEB, said("cancel_order", order_numbers=("#1004",)),
                           ConversationState(verified_email=ADA))
-    assert plain.text.startswith("I can cancel order #1004")
+    assert plain.text == "I can cancel order #1004 (2 items, 45.00 GBP). Shall I go ahead? Reply yes to confirm."
