@@ -43,10 +43,10 @@ SMALL_TALK = {"greeting": "Hello! How can I help you today?",
 
 _LEGAL = re.compile(r"\b(lawyer|solicitor|attorney|su(e|ing)|court|legal action|chargeback|charge back|dispute|"
                     r"trading standards|small claims|ombudsman|fraud|scam|police)\b", re.I)
-_BARE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{2,9}")
+_BARE_CODE = re.compile(r"(?=\D*\d)[A-Za-z0-9][A-Za-z0-9 -]{2,9}")  # every postal code format has a digit
 _BARE_NUMBER = re.compile(r"[A-Za-z]{0,3}\d{3,20}")
-_GENERAL_QUESTION = re.compile(r"(how|can|could|do|does|will|what|when|why|which|is|are|may|should|wie|comment|"
-                               r"cómo|como|puedo|kann|peut)\b", re.I)
+# on the language layer's text: German, French and Spanish questions arrive glossed into English
+_GENERAL_QUESTION = re.compile(r"(how|can|could|do|does|will|what|when|why|which|is|are|may|should)\b", re.I)
 # "what should I do?", "if I order before 2pm…": about how the shop works, not about one order
 _ADVICE = re.compile(r"(\bwhat (should|do|can) i do\b|^if i\b|\bwhat happens (if|when)\b)", re.I)
 _MINE = re.compile(r"\bmy (order|parcel|package|delivery|tracking|stuff|items?)\b", re.I)

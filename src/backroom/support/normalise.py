@@ -178,6 +178,7 @@ def gloss(text: str, language: str) -> str:
 # ------------------------------------------------------------------------------------------------ English
 
 
+@cache
 def _stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 

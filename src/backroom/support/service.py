@@ -81,11 +81,8 @@ class _Tools:
         return "address changed"
 
     def start_return(self, number: str, items: tuple[tuple[str, int], ...], reason: str) -> str:
-        found = self.uow.support_reader.order_by_number(number)
-        if found is None:
-            raise Conflict(f"order {number} not found", code="not_found")
-        order = self.uow.orders.get(found[0])
-        request = aftercare.start_return(order, items, found[1].delivered_at, reason, ACTOR,
+        order_id, facts = self._found(number)
+        request = aftercare.start_return(self.uow.orders.get(order_id), items, facts.delivered_at, reason, ACTOR,
                                          self.settings.agent.returns, self.uow)
         return request.number
 
@@ -93,10 +90,13 @@ class _Tools:
         return self.uow.clock.now()
 
     def _order_id(self, number: str) -> int:
+        return self._found(number)[0]
+
+    def _found(self, number: str) -> tuple[int, OrderFacts]:
         found = self.uow.support_reader.order_by_number(number)
         if found is None:
             raise Conflict(f"order {number} not found", code="not_found")
-        return found[0]
+        return found
 
     def find_product(self, names: tuple[str, ...]) -> ProductFacts | None:
         for name in names:

@@ -418,3 +418,14 @@ def test_an_order_a_rule_tagged_vip_is_acted_on_by_a_person() -> None:
     plain = agent.respond("cancel #1004 please", WEB, said("cancel_order", order_numbers=("#1004",)),
                           ConversationState(verified_email=ADA))
     assert plain.text == "I can cancel order #1004 (2 items, 45.00 GBP). Shall I go ahead? Reply yes to confirm."
+
+
+def test_a_word_while_proof_is_asked_for_is_not_a_failed_postal_code() -> None:
+    tools, state = Tools(), ConversationState()
+    agent = SupportAgent(tools)
+    agent.respond("where is #1002", WEB, said("order_status", order_numbers=("#1002",)), state)
+    for word in ("thanks", "hello"):
+        agent.respond(word, WEB, said("thanks"), state)
+    assert (state.failed_verifications, state.awaiting, state.handed_over) == (0, Awaiting.VERIFICATION, None)
+    proof = agent.respond("SW1A 2AA", WEB, said("out_of_scope", 0.2), state)
+    assert (proof.verified, proof.text) == (True, SHIPPED_TEXT)
