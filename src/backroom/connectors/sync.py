@@ -9,6 +9,7 @@ restocks nothing on the platform: money stays a human decision, and backroom's l
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -29,25 +30,29 @@ class PlatformClients:
         self.client_options = client_options
         self._shopify: dict[str, ShopifyClient] = {}
         self._woo: dict[str, WooCommerceClient] = {}
+        self._lock = threading.Lock()  # the worker's threads share the pool: one client per account, none lost
 
     def shopify(self, account: str) -> ShopifyClient:
-        if account not in self._shopify:
-            self._shopify[account] = ShopifyClient.from_settings(self.settings.shopify, account,
-                                                                 **self.client_options)
-        return self._shopify[account]
+        with self._lock:
+            if account not in self._shopify:
+                self._shopify[account] = ShopifyClient.from_settings(self.settings.shopify, account,
+                                                                     **self.client_options)
+            return self._shopify[account]
 
     def woocommerce(self, account: str) -> WooCommerceClient:
-        if account not in self._woo:
-            self._woo[account] = woocommerce_client(self.settings.woocommerce, account, **self.client_options)
-        return self._woo[account]
+        with self._lock:
+            if account not in self._woo:
+                self._woo[account] = woocommerce_client(self.settings.woocommerce, account, **self.client_options)
+            return self._woo[account]
 
     def close(self) -> None:
-        for shopify in self._shopify.values():
-            shopify.close()
-        for woo in self._woo.values():
-            woo.close()
-        self._shopify.clear()
-        self._woo.clear()
+        with self._lock:
+            for shopify in self._shopify.values():
+                shopify.close()
+            for woo in self._woo.values():
+                woo.close()
+            self._shopify.clear()
+            self._woo.clear()
 
 
 class PlatformSync:
