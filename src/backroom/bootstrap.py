@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from backroom.adapters.db import alerts, connections, migrate, scheduling
+from backroom.adapters.db import alerts, connections, migrate, scheduling, suppressions
 from backroom.adapters.db import inbox as inbox_db
 from backroom.adapters.db import marketing as marketing_db
 from backroom.adapters.db import tables as t
@@ -26,7 +26,7 @@ from backroom.adapters.db.engine import EmbeddedPostgres, libpq_dsn, make_engine
 from backroom.adapters.db.inbox import processed_ids, record_input
 from backroom.adapters.db.uow import SqlUnitOfWork
 from backroom.adapters.email.imap import ImapMailbox, open_mailbox
-from backroom.adapters.email.smtp import SmtpSender
+from backroom.adapters.email.smtp import SmtpSender, TemplateRenderer
 from backroom.adapters.notify.slack import SlackSender
 from backroom.adapters.notify.webhook import WebhookCaller
 from backroom.adapters.queue.defer import due_jobs
@@ -47,10 +47,13 @@ from backroom.connectors.webhook_mappers import MAPPERS, source_ref
 from backroom.connectors.woocommerce.client import woocommerce_client
 from backroom.connectors.woocommerce.feed import WooCommerceFeed
 from backroom.customers.model import MarketingConsent
-from backroom.errors import BackroomError, ConfigurationError, InvalidInput
+from backroom.errors import BackroomError, ConfigurationError, InvalidInput, NotFound
 from backroom.marketing import lifecycle
 from backroom.marketing import service as flows_service
-from backroom.marketing.model import Flow, builtin_flows, load_flows_text
+from backroom.marketing.attribution import attribute
+from backroom.marketing.bounces import hard_bounces
+from backroom.marketing.funnel import FunnelRow, funnel
+from backroom.marketing.model import Flow, SendEmail, builtin_flows, load_flows_text
 from backroom.marketing.quiet_hours import QuietHours
 from backroom.marketing.unsubscribe import read_unsubscribe_token, unsubscribe_token
 from backroom.orders import commands, handlers, platform_handlers
@@ -115,6 +118,7 @@ class EmailOutcome:
     message_id: str  # "" when the email has none (it is then handled once by the hash of its bytes)
     handover: str | None = None  # why a person takes over, when one does
     reason: str | None = None  # why it was ignored: auto_reply, bounce, mailing_list or own_message
+    suppressed: int = 0  # a bounce report: how many of its hard-bounced recipients were suppressed
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,32 @@ class Backroom:
         store_id, email = read_unsubscribe_token(secret.get_secret_value().encode(), token)
         return email, marketing_db.record_unsubscribe(self.engine, store_id, email, self.clock.now())
 
+    def flow_funnel(self, flow: str | None = None, store: str | None = None) -> list[dict[str, Any]]:
+        """Per flow (or one flow): enrolled, sent, skipped and deferred by reason, exits by reason, completed,
+        unsubscribed, attributed orders and revenue per currency — `backroom flows funnel` and GET
+        /api/flows/{name}/funnel. A flow that is not in the flows file: NotFound; one nobody entered: zeros."""
+        if flow is not None and flow not in {f.name for f in all_flows(self.settings)}:
+            raise NotFound(f"no flow named {flow}", code="flow_not_found")
+        store_id = self.store_id(store)
+        enrollments = marketing_db.enrollments(self.engine, store_id, flow)
+        touches, orders = marketing_db.touches_and_orders(self.engine, store_id)
+        conversions = [c for c in (attribute(o, touches) for o in orders)
+                       if c is not None and (not flow or c.flow == flow)]
+        rows = funnel(enrollments, conversions)
+        if flow is not None and flow not in rows:
+            rows[flow] = FunnelRow(flow)
+        return [funnel_row(r) for r in rows.values()]
+
+    def list_suppressions(self, store: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """The store's suppressed addresses, newest first (`backroom suppressions list`, GET /api/suppressions)."""
+        return suppressions.list_suppressions(self.engine, self.store_id(store), limit)
+
+    def lift_suppression(self, email: str, store: str | None = None) -> None:
+        """An operator lifts a suppression: marketing may reach the address again from the next tick (enrollments
+        that already exited ``bounced`` stay ended). NotFound when it was not suppressed."""
+        if not suppressions.remove_suppression(self.engine, self.store_id(store), email):
+            raise NotFound("that address is not suppressed", code="suppression_not_found")
+
     def consent_of(self, email: str, store: str | None = None) -> MarketingConsent | None:
         with self.engine.connect() as conn:
             found = conn.execute(select(t.customers.c.marketing_consent).where(
@@ -374,8 +404,9 @@ class Backroom:
         entry = InboxEntry.from_raw(EMAIL_SOURCE, mail.message_id or None, "email", raw, {})
         automatic = automatic_reason(raw, {parseaddr(self.settings.smtp.sender)[1].lower()})
         if automatic is not None:
+            suppressed = self.record_bounce_report(raw, store_id) if automatic == "bounce" else 0
             record_input(self.engine, store_id, entry, "processed", f"ignored: {automatic}")
-            return EmailOutcome("ignored", mail.message_id, reason=automatic)
+            return EmailOutcome("ignored", mail.message_id, reason=automatic, suppressed=suppressed)
         command = HandleSupportMessage(Channel.EMAIL.value, mail.thread_id, mail.text, mail.sender, True,
                                        mail.sender_name or None, mail.subject, mail.message_id or None,
                                        mail.references)
@@ -386,6 +417,23 @@ class Backroom:
             return EmailOutcome("duplicate", mail.message_id)
         handover = outcome.reply.handover
         return EmailOutcome("answered", mail.message_id, handover.value if handover else None)
+
+    def record_bounce_report(self, raw: bytes, store_id: int) -> int:
+        """A delivery status notification's hard-bounced recipients (Action failed, Status 5.x.x about the
+        address) are suppressed, when the store knows the address (a customer, a checkout's or an order's buyer):
+        the report comes from anyone who can mail the support address. A delay (4.x.x) suppresses nobody. The
+        number suppressed."""
+        bounced = hard_bounces(raw)
+        now, count = self.clock.now(), 0
+        with self.engine.begin() as conn:
+            for recipient in bounced:
+                if suppressions.known_address(conn, store_id, recipient.email):
+                    suppressions.record_suppression(conn, store_id, recipient.email, reason=suppressions.HARD_BOUNCE,
+                                                    detail=recipient.detail, source="dsn", at=now)
+                    count += 1
+        if bounced:  # counts only: never the addresses
+            log.info("bounce report: %d hard-bounced recipient(s), %d suppressed", len(bounced), count)
+        return count
 
     def fetch_mail(self) -> list[FetchedMail] | None:
         """Handle the support mailbox's unseen emails once (``support.imap``; None: another worker is fetching).
@@ -647,7 +695,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
         },
     )
     runner = EffectRunner(engine, executors or default_executors(settings, engine), clock, settings.effects,
-                          alerts.AlertRoute.from_settings(settings))
+                          alerts.AlertRoute.from_settings(settings),
+                          on_permanent={"email": suppressions.suppress_refused_recipient})
     return Backroom(settings, engine, url, clock, bus, runner, embedded, flows)
 
 
@@ -663,6 +712,22 @@ def all_flows(settings: Settings) -> list[Flow]:
     return load_flows_text(path.read_text(encoding="utf-8")) if path else builtin_flows()
 
 
+def flow_rows(settings: Settings) -> list[dict[str, Any]]:
+    """Every flow of the flows file, whether it is enabled and whether its trigger is wired (`backroom flows list`,
+    GET /api/flows)."""
+    enabled = set(settings.marketing.enabled_flows)
+    return [{"flow": f.name, "trigger": f.trigger.name, "enabled": f.name in enabled,
+             "trigger_wired": f.trigger.name in WIRED_TRIGGERS, "priority": f.priority,
+             "emails": [s.template for s in f.steps if isinstance(s, SendEmail)]} for f in all_flows(settings)]
+
+
+def funnel_row(r: FunnelRow) -> dict[str, Any]:
+    return {"flow": r.flow, "enrolled": r.enrolled, "sent": r.sent, "skipped": dict(r.skipped),
+            "deferred": dict(r.deferred), "exited": dict(r.exited), "completed": r.completed,
+            "unsubscribed": r.unsubscribed, "converted": r.converted,
+            "revenue": {currency: str(total) for currency, total in r.revenue.items()}}
+
+
 def flow_settings(settings: Settings, flows: list[Flow]) -> flows_service.FlowSettings:
     """The flows the owner enabled, checked at start: a name that is not a flow, or marketing mail without the
     secret its unsubscribe links are signed with, stops the start."""
@@ -675,6 +740,13 @@ def flow_settings(settings: Settings, flows: list[Flow]) -> flows_service.FlowSe
     if unwired:  # enabled but never enrolling anyone would fail silently: say so at start
         raise ConfigurationError(f"marketing.enabled_flows: {', '.join(unwired)} cannot run yet (only flows triggered "
                                  f"by {', '.join(sorted(WIRED_TRIGGERS))} enroll customers today; docs/flows.md)")
+    renderer = TemplateRenderer(settings.smtp.templates_dir)
+    lacking = [f"{f.name}: {step.template} ({', '.join(renderer.missing(step.template))})" for f in flows
+               if f.name in m.enabled_flows for step in f.steps
+               if isinstance(step, SendEmail) and renderer.missing(step.template)]
+    if lacking:  # an email that cannot be rendered would fail at every send: say so at start
+        raise ConfigurationError("marketing.enabled_flows send emails with no template: " + "; ".join(lacking)
+                                 + " (add the files to BACKROOM_SMTP__TEMPLATES_DIR; docs/flows.md)")
     if m.enabled_flows and m.unsubscribe_secret is None:
         raise ConfigurationError("marketing flows send a signed unsubscribe link: set "
                                  "BACKROOM_MARKETING__UNSUBSCRIBE_SECRET")

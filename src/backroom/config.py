@@ -19,6 +19,7 @@ class SmtpSettings(BaseModel):
     password: SecretStr | None = None
     starttls: bool = False
     timeout_s: float = 10.0
+    templates_dir: Path | None = None  # your own email templates: a file there replaces the shipped one by name
 
 
 class WarehouseSettings(BaseModel):

@@ -416,6 +416,26 @@ def test_a_reminder_due_at_night_in_the_stores_time_zone_waits_for_the_morning(
     assert [m["Subject"] for m in marketing(mail)] == ["You left something in your cart"]
 
 
+def test_quiet_hours_follow_the_customers_own_zone_read_from_their_latest_shipping_address(
+        app: Backroom, client: TestClient, mail: MailCatcher, shared_data: Path) -> None:
+    seed_catalog(app, {"LAMP": (5, 0)})
+    subscribed_customer(app, client, shared_data)
+    earlier = shopify_order(1, token=None)
+    earlier["shipping_address"] = {**earlier["shipping_address"], "city": "Los Angeles", "zip": "90012",
+                                   "country_code": "US", "province_code": "CA"}
+    deliver(app, client, "orders/create", earlier, "evt-earlier-order")
+    app.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]  # the checkout comes after that order
+    deliver(app, client, "checkouts/create", checkout(shared_data), "evt-checkout")
+
+    at(app, timedelta(hours=1, minutes=1))  # 10:01 UTC: 02:01 in Los Angeles (PST, UTC-8)
+    assert marketing(mail) == []
+    assert enrollment(app)[3:5] == ("deferred", START + timedelta(hours=7))  # 08:00 in Los Angeles
+    assert ("deferred", "quiet_hours") in history(app)
+
+    at(app, timedelta(hours=7))
+    assert [m["Subject"] for m in marketing(mail)] == ["You left something in your cart"]
+
+
 def test_a_worker_that_dies_after_smtp_accepted_the_reminder_resends_it_under_the_same_message_id(
         app: Backroom, client: TestClient, mail: MailCatcher, shared_data: Path) -> None:
     sender = app.runner.executors["email"]

@@ -12,10 +12,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from backroom.marketing.consent import Consent
 from backroom.marketing.enrollment import Enrollment, enroll
 from backroom.marketing.lapse import customer_object, lapse_after, repurchase_interval, shortest_lapse
 from backroom.marketing.model import Flow, SendEmail
-from backroom.marketing.ports import MarketingUnitOfWork, StoredEnrollment
+from backroom.marketing.ports import MarketingUnitOfWork, Snapshot, StoredEnrollment
 from backroom.marketing.steps import RECOMMENDING_TEMPLATES, Facts
 from backroom.service_layer.messages import RecordedEvent
 
@@ -79,21 +80,25 @@ def scan_lapsed(uow: MarketingUnitOfWork, flows: Iterable[Flow], batch: int = SC
     return entered
 
 
-def order_facts(uow: MarketingUnitOfWork, stored: StoredEnrollment, flow: Flow | None) -> Facts:
-    """What is true now for an enrollment that follows an order."""
-    repo = uow.marketing
-    order = repo.order(stored.subject_id)
-    purchases = repo.purchases(stored.email)
+def order_facts(uow: MarketingUnitOfWork, snapshot: Snapshot, stored: StoredEnrollment, flow: Flow | None,
+                now: datetime) -> Facts:
+    """What is true now for an enrollment that follows an order (from the tick's snapshot; the recommendations
+    are read only when a cross-sell is the next email)."""
+    order = snapshot.orders.get(stored.subject_id)
+    purchases = snapshot.purchases.get(stored.email, [])
     recommendations = None
     if flow is not None and _recommends_next(flow, stored.enrollment.step):
-        recommendations = tuple(repo.recommendations(stored.subject_id, stored.email, RECOMMENDATIONS))
-    objects = {"customer": customer_object(stored.email, [at for at, _ in purchases],
-                                           float(sum(total for _, total in purchases)), uow.clock.now()),
+        recommendations = tuple(uow.marketing.recommendations(stored.subject_id, stored.email, RECOMMENDATIONS))
+    zone = snapshot.zones.get(stored.email)
+    objects = {"customer": {**customer_object(stored.email, [at for at, _ in purchases],
+                                              float(sum(total for _, total in purchases)), now),
+                            "timezone": zone.key if zone is not None else ""},
                "order": order if order is not None else {"status": "cancelled"}}  # an order gone is no order
     # "ordered since": placed after the order the enrollment follows (the delivered one, or the lapsed customer's
     # last), whenever backroom recorded it
-    return Facts(repo.consent(stored.email), False, repo.orders_after(stored.email, stored.subject_id),
-                 repurchase_interval([at for at, _ in purchases]), objects, recommendations)
+    return Facts(snapshot.consent.get(stored.email, Consent.NEVER), stored.email in snapshot.bounced,
+                 snapshot.orders_after.get(stored.enrollment.id, 0), repurchase_interval([at for at, _ in purchases]),
+                 objects, recommendations)
 
 
 def _recommends_next(flow: Flow, step: int) -> bool:

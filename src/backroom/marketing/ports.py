@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -51,6 +52,23 @@ class LapseCandidate:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """What a tick reads once for its whole batch of due enrollments (one query per kind, not per enrollment): the
+    facts each decision needs, as they are now."""
+
+    consent: Mapping[str, Consent]  # by address; absent: never asked
+    bounced: frozenset[str]  # addresses suppressed after a hard bounce
+    zones: Mapping[str, ZoneInfo]  # by address, where known (the latest order's shipping address)
+    orders_since: Mapping[str, int]  # by enrollment id (checkout flows): orders by the address since it entered
+    checkouts: Mapping[int, Checkout]  # the checkouts the batch follows, as they are now
+    orders: Mapping[int, dict[str, Any]]  # the orders the batch follows (``order`` as conditions see it)
+    purchases: Mapping[str, list[tuple[datetime, Decimal]]]  # by address (order flows): (placed at, total)
+    orders_after: Mapping[str, int]  # by enrollment id (order flows): orders placed after the one it follows
+    discounts: Mapping[str, Discount]  # the batch's codes, by discount key
+    effect_status: Mapping[str, str]  # the platform effects of those codes, by discount key
+
+
+@dataclass(frozen=True)
 class Sent:
     """One flow email in the per-customer ledger: the frequency cap and attribution read these."""
 
@@ -73,17 +91,11 @@ class MarketingRepository(Protocol):
 
     def take_due(self, now: datetime, limit: int) -> list[StoredEnrollment]: ...
 
-    def save(self, enrollment: Enrollment, wake_at: datetime | None) -> None: ...
+    def snapshot(self, taken: list[StoredEnrollment]) -> Snapshot: ...
 
-    def consent(self, email: str) -> Consent: ...
-
-    def orders_since(self, email: str, since: datetime) -> int: ...
-
-    def checkout(self, checkout_id: int) -> Checkout | None: ...
+    def save_all(self, enrollments: list[tuple[Enrollment, datetime | None]]) -> None: ...
 
     def order(self, order_id: int) -> dict[str, Any] | None: ...
-
-    def orders_after(self, email: str, order_id: int) -> int: ...
 
     def purchases(self, email: str) -> list[tuple[datetime, Decimal]]: ...
 
@@ -92,17 +104,15 @@ class MarketingRepository(Protocol):
     def lapse_candidates(self, flow: str, quiet_since: datetime, entered_since: datetime, limit: int,
                          after: tuple[datetime, int] | None = None) -> list[LapseCandidate]: ...
 
-    def recent_sends(self, email: str, since: datetime) -> list[datetime]: ...
+    def recent_sends(self, emails: list[str], since: datetime) -> dict[str, list[datetime]]: ...
 
-    def record_send(self, sent: Sent) -> bool: ...
+    def record_sends(self, sends: list[Sent]) -> None: ...
 
     def discount(self, key: str) -> Discount | None: ...
 
     def add_discount(self, enrollment_id: str, discount: Discount) -> Discount: ...
 
     def discount_platform(self, email: str) -> PlatformCustomer | None: ...
-
-    def effect_status(self, key: str) -> str | None: ...
 
     def sends_live(self, automation: str) -> bool: ...
 

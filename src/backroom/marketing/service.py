@@ -17,10 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backroom.marketing import lifecycle
+from backroom.marketing.consent import Consent
 from backroom.marketing.enrollment import Enrollment, Happened, State
 from backroom.marketing.frequency import Due, pace
 from backroom.marketing.model import Flow
-from backroom.marketing.ports import Discount, MarketingUnitOfWork, Sent, StoredEnrollment
+from backroom.marketing.ports import Discount, MarketingUnitOfWork, Sent, Snapshot, StoredEnrollment
 from backroom.marketing.quiet_hours import QuietHours
 from backroom.marketing.steps import Decision, ExitFlow, Facts, MakeDiscount, Send, WaitUntil, apply, defer, run
 from backroom.orders.checkouts import Checkout, CheckoutLine
@@ -111,59 +112,92 @@ class _Pending:
     facts: Facts
 
 
+@dataclass
+class _Tick:
+    """One batch of a tick: its "now", the facts read for the whole batch, and what it writes at the end (the
+    enrollments' new states and the sends, one statement each)."""
+
+    uow: MarketingUnitOfWork
+    settings: FlowSettings
+    now: datetime
+    snapshot: Snapshot
+    result: TickResult = field(default_factory=TickResult)
+    saved: dict[str, tuple[Enrollment, datetime | None]] = field(default_factory=dict)
+    sends: list[Sent] = field(default_factory=list)
+    made: dict[str, Discount] = field(default_factory=dict)  # codes made by this tick, by key
+
+    def discount(self, key: str) -> Discount | None:
+        return self.made.get(key) or self.snapshot.discounts.get(key)
+
+    def save(self, enrollment: Enrollment) -> None:
+        if enrollment.finished:
+            self.result.finished += 1
+            label = enrollment.state.value + (f":{enrollment.exit_reason}" if enrollment.exit_reason else "")
+            self.result.outcomes[label] = self.result.outcomes.get(label, 0) + 1
+        self.saved[enrollment.id] = (enrollment, wake_at(enrollment, self.now))
+
+
 def advance(uow: MarketingUnitOfWork, settings: FlowSettings) -> TickResult:
     """Take up to ``batch`` due enrollments of this store and move each as far as it can go now. Messages are paced
-    per customer, across flows: what the cap or quiet hours hold back is deferred, never dropped."""
-    now = uow.clock.now()
-    result = TickResult()
+    per customer, across flows: what the cap or quiet hours hold back is deferred, never dropped. The facts are
+    read once for the batch, and the batch's enrollments and sends are written in one statement each."""
     repo = uow.marketing
+    now = uow.clock.now()
+    taken = repo.take_due(now, settings.batch)
+    if not taken:
+        return TickResult()
+    tick = _Tick(uow, settings, now, repo.snapshot(taken))
+    tick.result.taken = len(taken)
     pending: dict[str, list[_Pending]] = {}
-    for stored in repo.take_due(now, settings.batch):
-        result.taken += 1
+    for stored in taken:
         flow = settings.flow(stored.enrollment.flow)
         if flow is None:
-            _save(uow, apply(stored.enrollment, ExitFlow(FLOW_DISABLED), now), result)
+            tick.save(apply(stored.enrollment, ExitFlow(FLOW_DISABLED), now))
             continue
-        facts = _facts(uow, stored, flow)
-        enrollment, decision = _walk(uow, stored, stored.enrollment, flow, facts, result)
+        facts = _facts(tick, stored, flow)
+        enrollment, decision = _walk(tick, stored, stored.enrollment, flow, facts)
         if isinstance(decision, Send):
             pending.setdefault(stored.email, []).append(_Pending(stored, enrollment, decision, flow, facts))
         else:
-            _save(uow, enrollment, result)
+            tick.save(enrollment)
     if pending:  # store-wide, read once per tick rather than once per customer
         zone, live = repo.timezone(), repo.sends_live(AUTOMATION)
+        recent = repo.recent_sends(sorted(pending), now - settings.cap)
         for email, items in pending.items():
-            _pace(uow, settings, email, items, result, zone, live)
-    return result
+            _pace(tick, items, recent.get(email, []), tick.snapshot.zones.get(email, zone), live)
+    repo.save_all(list(tick.saved.values()))
+    repo.record_sends(tick.sends)
+    return tick.result
 
 
-def _walk(uow: MarketingUnitOfWork, stored: StoredEnrollment, enrollment: Enrollment, flow: Flow, facts: Facts,
-          result: TickResult) -> tuple[Enrollment, Decision]:
+def _walk(tick: _Tick, stored: StoredEnrollment, enrollment: Enrollment, flow: Flow,
+          facts: Facts) -> tuple[Enrollment, Decision]:
     """``run``, creating the discount when the flow gets to one, until a message, a wait or the end. A message
     that shows a code the store's platform does not have yet is deferred until it does (``_until_on_platform``)."""
-    now = uow.clock.now()
+    now = tick.now
     enrollment, decision = run(enrollment, flow, facts, now)
     requested = False
     while isinstance(decision, MakeDiscount):
-        requested = _make_discount(uow, stored, flow, decision) or requested
-        result.discounts += 1
+        requested = _make_discount(tick, stored, flow, decision) or requested
+        tick.result.discounts += 1
         enrollment, decision = run(apply(enrollment, decision, now), flow, facts, now)
     if isinstance(decision, Send) and decision.discount_key:
-        held = _until_on_platform(uow, enrollment, decision, requested)
+        held = _until_on_platform(tick, enrollment, decision, requested)
         if held is not None:
             return held
     return enrollment, decision
 
 
-def _make_discount(uow: MarketingUnitOfWork, stored: StoredEnrollment, flow: Flow, decision: MakeDiscount) -> bool:
+def _make_discount(tick: _Tick, stored: StoredEnrollment, flow: Flow, decision: MakeDiscount) -> bool:
     """The code, recorded once per enrollment (a retried tick finds the first one); for a store connected to
     Shopify or WooCommerce, in the same transaction, the effect that creates it there, keyed by the discount key
     (one per enrollment, whatever the retries). True when that effect was asked for; a store without a connection
     keeps the code in backroom only."""
-    repo, now = uow.marketing, uow.clock.now()
-    discount = repo.add_discount(stored.enrollment.id, Discount(decision.discount_key, new_discount_code(
+    uow, now = tick.uow, tick.now
+    discount = uow.marketing.add_discount(stored.enrollment.id, Discount(decision.discount_key, new_discount_code(
         decision.percent), decision.percent, decision.expires_at))
-    platform = repo.discount_platform(stored.email)
+    tick.made[discount.key] = discount
+    platform = uow.marketing.discount_platform(stored.email)
     if platform is None:
         return False
     uow.request_effect(EffectRequest(DISCOUNT_EFFECT, discount.key, AUTOMATION, {
@@ -173,18 +207,19 @@ def _make_discount(uow: MarketingUnitOfWork, stored: StoredEnrollment, flow: Flo
     return True
 
 
-def _until_on_platform(uow: MarketingUnitOfWork, enrollment: Enrollment, send: Send,
+def _until_on_platform(tick: _Tick, enrollment: Enrollment, send: Send,
                        requested: bool) -> tuple[Enrollment, Decision] | None:
     """None when ``send`` may go: its code has no platform effect (a store without a connection, or automation
     off), or the effect is done (or shadowed). Else the enrollment deferred (``discount_pending``) to look again
     in a minute, then 2, 4 … up to an hour, so the email never shows a code the platform would refuse; it exits
     (``discount_not_created``) if the effect was cancelled or the code expired before it got there. An effect
     that failed (review queue) is waited for too: an operator's retry lets the email go."""
-    now = uow.clock.now()
-    status = None if requested else uow.marketing.effect_status(send.discount_key)
+    assert send.discount_key is not None
+    now = tick.now
+    status = None if requested else tick.snapshot.effect_status.get(send.discount_key)
     if not requested and (status is None or status in _ON_PLATFORM):
         return None
-    discount = uow.marketing.discount(send.discount_key)
+    discount = tick.discount(send.discount_key)
     if status == "cancelled" or (discount is not None and discount.expires_at <= now):
         stop = ExitFlow(DISCOUNT_NOT_CREATED, f"platform discount effect {status}")
         return apply(enrollment, stop, now), stop
@@ -193,47 +228,36 @@ def _until_on_platform(uow: MarketingUnitOfWork, enrollment: Enrollment, send: S
     return defer(enrollment, send, until, DISCOUNT_PENDING, now), WaitUntil(send.step, until)
 
 
-def _pace(uow: MarketingUnitOfWork, settings: FlowSettings, email: str, items: list[_Pending],
-          result: TickResult, zone: ZoneInfo, live: bool) -> None:
-    now = uow.clock.now()
-    repo = uow.marketing
+def _pace(tick: _Tick, items: list[_Pending], recent: list[datetime], zone: ZoneInfo, live: bool) -> None:
+    """One customer's due messages through the frequency cap and quiet hours (in the customer's zone)."""
+    now, settings = tick.now, tick.settings
     due = [Due(p.send.message_key, p.flow.name, p.flow.priority, p.send.kind, p.stored.wake_at or now) for p in items]
-    slots = {s.message_key: s for s in pace(due, repo.recent_sends(email, now - settings.cap), now,
-                                            zone, settings.cap, settings.quiet)}
+    slots = {s.message_key: s for s in pace(due, recent, now, zone, settings.cap, settings.quiet)}
     for p in items:
         slot = slots[p.send.message_key]
         if not slot.now:
             assert slot.held is not None
-            result.deferred += 1
-            _save(uow, defer(p.enrollment, p.send, slot.send_at, slot.held.value, now), result)
+            tick.result.deferred += 1
+            tick.save(defer(p.enrollment, p.send, slot.send_at, slot.held.value, now))
             continue
-        _send(uow, settings, p, live)
-        result.sent += 1
-        enrollment, _ = _walk(uow, p.stored, apply(p.enrollment, p.send, now), p.flow, p.facts, result)
-        _save(uow, enrollment, result)  # a message due right after this one waits for the next tick (and the cap)
+        _send(tick, p, live)
+        tick.result.sent += 1
+        enrollment, _ = _walk(tick, p.stored, apply(p.enrollment, p.send, now), p.flow, p.facts)
+        tick.save(enrollment)  # a message due right after this one waits for the next tick (and the cap)
 
 
-def _send(uow: MarketingUnitOfWork, settings: FlowSettings, p: _Pending, live: bool) -> None:
-    repo = uow.marketing
-    now = uow.clock.now()
-    discount = repo.discount(p.send.discount_key) if p.send.discount_key else None
-    checkout = repo.checkout(p.stored.subject_id) if p.stored.subject_type == "checkout" else None
-    url = settings.unsubscribe_url(uow.store_id, p.stored.email)
+def _send(tick: _Tick, p: _Pending, live: bool) -> None:
+    uow = tick.uow
+    discount = tick.discount(p.send.discount_key) if p.send.discount_key else None
+    checkout = tick.snapshot.checkouts.get(p.stored.subject_id) if p.stored.subject_type == "checkout" else None
+    url = tick.settings.unsubscribe_url(uow.store_id, p.stored.email)
     uow.request_effect(EffectRequest("email", p.send.message_key, AUTOMATION, {
         "template": p.send.template, "to": p.stored.email,
         "context": {**email_context(checkout, discount, url), **lifecycle.email_extras(p.facts)},
         "headers": {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     }))
-    repo.record_send(Sent(p.enrollment.id, p.flow.name, p.stored.email, p.send.message_key, p.send.template,
-                          p.send.kind.value, not live, now))
-
-
-def _save(uow: MarketingUnitOfWork, enrollment: Enrollment, result: TickResult) -> None:
-    if enrollment.finished:
-        result.finished += 1
-        label = enrollment.state.value + (f":{enrollment.exit_reason}" if enrollment.exit_reason else "")
-        result.outcomes[label] = result.outcomes.get(label, 0) + 1
-    uow.marketing.save(enrollment, wake_at(enrollment, uow.clock.now()))
+    tick.sends.append(Sent(p.enrollment.id, p.flow.name, p.stored.email, p.send.message_key, p.send.template,
+                           p.send.kind.value, not live, tick.now))
 
 
 def wake_at(enrollment: Enrollment, now: datetime) -> datetime | None:
@@ -246,17 +270,23 @@ def wake_at(enrollment: Enrollment, now: datetime) -> datetime | None:
     return now
 
 
-def _facts(uow: MarketingUnitOfWork, stored: StoredEnrollment, flow: Flow | None = None) -> Facts:
-    """What is true right now: read fresh at every wake, never carried over from the enrollment."""
+def _facts(tick: _Tick, stored: StoredEnrollment, flow: Flow) -> Facts:
+    """What is true right now: read fresh at every wake (once per batch), never carried over from the enrollment."""
+    snapshot = tick.snapshot
     if stored.subject_type == lifecycle.ORDER:
-        return lifecycle.order_facts(uow, stored, flow)
-    repo = uow.marketing
-    objects: dict[str, Any] = {"customer": {"email": stored.email}}
+        return lifecycle.order_facts(tick.uow, snapshot, stored, flow, tick.now)
+    objects: dict[str, Any] = {"customer": {"email": stored.email, "timezone": _zone_name(snapshot, stored.email)}}
     if stored.subject_type == "checkout":
-        checkout = repo.checkout(stored.subject_id)
+        checkout = snapshot.checkouts.get(stored.subject_id)
         objects["checkout"] = checkout_object(checkout) if checkout is not None else {"completed": True}
-    return Facts(repo.consent(stored.email), False, repo.orders_since(stored.email, stored.enrollment.enrolled_at),
-                 None, objects)
+    return Facts(snapshot.consent.get(stored.email, Consent.NEVER), stored.email in snapshot.bounced,
+                 snapshot.orders_since.get(stored.enrollment.id, 0), None, objects)
+
+
+def _zone_name(snapshot: Snapshot, email: str) -> str:
+    """The customer's own zone as conditions read it ("" when unknown: quiet hours then use the store's)."""
+    zone = snapshot.zones.get(email)
+    return zone.key if zone is not None else ""
 
 
 def checkout_object(checkout: Checkout) -> dict[str, Any]:

@@ -30,3 +30,21 @@ class EffectRequest:
     automation: str
     payload: dict[str, Any] = field(default_factory=dict)
     subject_id: int | None = None
+
+
+class PermanentEffectError(Exception):
+    """The receiver refused for good (an SMTP 5xx): trying again cannot help. The effect runner fails the effect
+    after this one attempt (to the review queue, like any effect that gave up), without retries."""
+
+
+class RecipientRefused(PermanentEffectError):
+    """The mail server refused an email's recipient for good; ``hard_bounce``: the refusal says the address itself
+    does not take mail (marketing/bounces.py), so it is suppressed in the transaction that fails the effect."""
+
+    def __init__(self, recipient: str, smtp_code: int, reply: str, *, hard_bounce: bool) -> None:
+        # the text names the code only: it ends up in the effect's last_error and the review item
+        super().__init__(f"the mail server refused the recipient ({smtp_code})")
+        self.recipient = recipient
+        self.smtp_code = smtp_code
+        self.reply = reply
+        self.hard_bounce = hard_bounce

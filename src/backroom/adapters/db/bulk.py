@@ -41,6 +41,22 @@ def insert_rows(
     return list(cursor.fetchall()) if cursor.description else []
 
 
+def update_rows(conn: Connection, table: str, key: Col, columns: Sequence[Col], rows: Sequence[Sequence[Any]],
+                also: str = "") -> None:
+    """Update rows by ``key`` (each row: the key's value, then the columns' in order) in one statement; ``also``
+    adds fixed assignments (``updated_at = now()``)."""
+    if not rows:
+        return
+    cols = (key, *columns)
+    names = [f"c{i}" for i in range(len(cols))]
+    arrays = ", ".join(f"%b::{c.type}[]" for c in cols)
+    sets = [f"{c.name} = {c.select.format(f'u.{n}')}" for c, n in zip(columns, names[1:], strict=True)]
+    sql = (f"UPDATE {table} SET {', '.join(sets + ([also] if also else []))}"
+           f" FROM unnest({arrays}) AS u({', '.join(names)}) WHERE {table}.{key.name} = u.{names[0]}")
+    params = [[_adapt(v, c.type) for v in values] for c, values in zip(cols, zip(*rows, strict=True), strict=True)]
+    conn.connection.driver_connection.cursor().execute(sql.encode(), params)  # type: ignore[union-attr]
+
+
 def _adapt(value: Any, sql_type: str) -> Any:
     if value is None:
         return value

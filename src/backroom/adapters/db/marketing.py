@@ -3,21 +3,22 @@ the per-customer send ledger, discount codes, and the one-click unsubscribe."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db import tables as t
+from backroom.adapters.db.bulk import Col, insert_rows, update_rows
+from backroom.adapters.db.customer_zones import customer_zones
 from backroom.customers.model import MarketingConsent
 from backroom.marketing.attribution import PlacedOrder, Touch
 from backroom.marketing.consent import Consent
 from backroom.marketing.enrollment import Enrollment, Entry, Happened, State
-from backroom.marketing.ports import Discount, LapseCandidate, PlatformCustomer, Sent, StoredEnrollment
+from backroom.marketing.ports import Discount, LapseCandidate, PlatformCustomer, Sent, Snapshot, StoredEnrollment
 from backroom.orders.checkouts import Checkout
 from backroom.service_layer.effects import AutomationMode
 
@@ -32,6 +33,7 @@ _CONSENT = {MarketingConsent.SUBSCRIBED: Consent.SUBSCRIBED, MarketingConsent.UN
 class SqlMarketingRepository:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
+        self._platform: str | None = None  # the store's discount platform ("" for none), once read
 
     def next_id(self) -> str:
         seq = text("SELECT nextval(pg_get_serial_sequence('marketing_enrollments', 'id'))")
@@ -60,54 +62,84 @@ class SqlMarketingRepository:
         return [StoredEnrollment(enrollment_from_json(r.value), r.email, r.subject_type, int(r.subject_id), r.wake_at)
                 for r in rows]
 
-    def save(self, enrollment: Enrollment, wake_at: datetime | None) -> None:
-        m = t.marketing_enrollments
-        self.uow.execute(update(m).where(m.c.id == int(enrollment.id)).values(
-            state=enrollment.state.value, wake_at=wake_at, value=enrollment_json(enrollment),
-            updated_at=self.uow._now))
-
-    def consent(self, email: str) -> Consent:
+    def snapshot(self, taken: list[StoredEnrollment]) -> Snapshot:
+        """The facts of a batch of due enrollments, one query per kind (see ``Snapshot``)."""
+        store = self.uow.store_id
+        emails = sorted({s.email for s in taken})
+        by_checkout = [s for s in taken if s.subject_type == "checkout"]
+        by_order = [s for s in taken if s.subject_type == "order"]
         c = t.customers
-        found = self.uow.execute(select(c.c.marketing_consent).where(
-            c.c.store_id == self.uow.store_id, c.c.email == email)).scalar()
-        return _CONSENT.get(MarketingConsent(found), Consent.NEVER) if found is not None else Consent.NEVER
+        consent = {r.email: _CONSENT.get(MarketingConsent(r.marketing_consent), Consent.NEVER)
+                   for r in self.uow.execute(select(c.c.email, c.c.marketing_consent).where(
+                       c.c.store_id == store, c.c.email.in_(emails)))}
+        orders_since: dict[str, int] = {}
+        if by_checkout:
+            rows = self.uow.execute(_ORDERS_SINCE, {
+                "s": store, "ids": [int(s.enrollment.id) for s in by_checkout],
+                "emails": [s.email for s in by_checkout], "since": [s.enrollment.enrolled_at for s in by_checkout]})
+            orders_since = {str(r.id): int(r.n) for r in rows}
+        orders, purchases, orders_after = self._order_facts(by_order)
+        keys = sorted({s.enrollment.discount_key for s in taken if s.enrollment.discount_key})
+        d, e = t.marketing_discounts, t.effects
+        discounts = {r.key: Discount(r.key, r.code, int(r.percent), r.expires_at) for r in self.uow.execute(
+            select(d).where(d.c.store_id == store, d.c.key.in_(keys)))} if keys else {}
+        status = {r.key: str(r.status) for r in self.uow.execute(
+            select(e.c.key, e.c.status).where(e.c.store_id == store, e.c.key.in_(keys)))} if keys else {}
+        return Snapshot(consent, frozenset(suppressed_emails(self.uow, emails)),
+                        customer_zones(self.uow, store, emails), orders_since,
+                        self._checkouts([s.subject_id for s in by_checkout]), orders, purchases, orders_after,
+                        discounts, status)
 
-    def orders_since(self, email: str, since: datetime) -> int:
+    def _order_facts(self, by_order: list[StoredEnrollment]) -> tuple[
+            dict[int, dict[str, Any]], dict[str, list[tuple[datetime, Decimal]]], dict[str, int]]:
+        """For enrollments that follow an order: the orders, the customers' purchases (cancelled orders left out)
+        and, per enrollment, how many of those were placed after the order it follows."""
+        if not by_order:
+            return {}, {}, {}
+        orders = self._orders(sorted({s.subject_id for s in by_order}))
         o = t.orders
-        return int(self.uow.execute(select(func.count()).where(
-            o.c.store_id == self.uow.store_id, func.lower(o.c.email) == email, o.c.created_at >= since)).scalar_one())
+        rows = self.uow.execute(select(o.c.email, o.c.id, o.c.placed_at, o.c.total).where(
+            o.c.store_id == self.uow.store_id, o.c.email.in_(sorted({s.email for s in by_order})),
+            o.c.status != "cancelled").order_by(o.c.placed_at, o.c.id)).all()
+        purchases: dict[str, list[tuple[datetime, Decimal]]] = {}
+        placed: dict[str, list[tuple[datetime, int]]] = {}
+        for r in rows:
+            purchases.setdefault(r.email, []).append((r.placed_at, Decimal(r.total)))
+            placed.setdefault(r.email, []).append((r.placed_at, int(r.id)))
+        after: dict[str, int] = {}
+        for s in by_order:
+            subject = orders.get(s.subject_id)
+            if subject is not None:
+                mark = (datetime.fromisoformat(subject["placed_at"]), s.subject_id)
+                after[s.enrollment.id] = sum(1 for p in placed.get(s.email, []) if p > mark)
+        return orders, purchases, after
+
+    def save_all(self, enrollments: list[tuple[Enrollment, datetime | None]]) -> None:
+        update_rows(self.uow.conn, "marketing_enrollments", Col("id", "bigint"), _ENROLLMENT_COLUMNS,
+                    [(int(e.id), e.state.value, wake, enrollment_json(e)) for e, wake in enrollments],
+                    also="updated_at = now()")
 
     def order(self, order_id: int) -> dict[str, Any] | None:
-        """The order as flow conditions see it (the rules' ``order`` fields they need); ``status`` reads
+        return self._orders([order_id]).get(order_id)
+
+    def _orders(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """The orders as flow conditions see them (the rules' ``order`` fields they need); ``status`` reads
         ``refunded`` once the order is paid back in full (a delivered order keeps its status in the pipeline)."""
         o, ln = t.orders, t.order_lines
-        row = self.uow.execute(select(o).where(o.c.store_id == self.uow.store_id, o.c.id == order_id)).first()
-        if row is None:
-            return None
-        lines = self.uow.execute(select(ln).where(ln.c.order_id == order_id).order_by(ln.c.line_no)).all()
-        status = "refunded" if row.payment_state == "refunded" and row.status != "cancelled" else row.status
-        return {"id": int(row.id), "number": row.number, "channel": row.channel, "status": status,
-                "payment_state": row.payment_state, "currency": row.currency, "total": float(row.total),
-                "item_count": sum(r.quantity for r in lines), "line_count": len(lines),
-                "skus": sorted({r.sku for r in lines}), "tags": list(row.tags), "email": row.email.lower(),
-                "email_domain": row.email.rpartition("@")[2].lower(), "placed_at": row.placed_at.isoformat(),
-                "customer_name": row.customer_name,
-                "lines": [{"sku": r.sku, "title": r.title, "quantity": r.quantity, "unit_price": float(r.unit_price),
-                           "total": float(r.unit_price * r.quantity)} for r in lines]}
-
-    def orders_after(self, email: str, order_id: int) -> int:
-        """The customer's orders placed after this one (cancelled ones left out): "ordered again"."""
-        o = t.orders
-        subject = select(o.c.placed_at, o.c.id).where(o.c.id == order_id).subquery()
-        return int(self.uow.execute(select(func.count()).select_from(o).join(subject, text("true")).where(
-            o.c.store_id == self.uow.store_id, func.lower(o.c.email) == email, o.c.status != "cancelled",
-            func.row(o.c.placed_at, o.c.id) > func.row(subject.c.placed_at, subject.c.id))).scalar_one())
+        rows = self.uow.execute(select(o).where(o.c.store_id == self.uow.store_id, o.c.id.in_(ids))).all()
+        if not rows:
+            return {}
+        lines: dict[int, list[Any]] = {}
+        for r in self.uow.execute(select(ln).where(ln.c.order_id.in_([row.id for row in rows]))
+                                  .order_by(ln.c.order_id, ln.c.line_no)):
+            lines.setdefault(int(r.order_id), []).append(r)
+        return {int(row.id): _order_object(row, lines.get(int(row.id), [])) for row in rows}
 
     def purchases(self, email: str) -> list[tuple[datetime, Decimal]]:
         """When the customer ordered and for how much (cancelled orders left out), oldest first."""
         o = t.orders
         rows = self.uow.execute(select(o.c.placed_at, o.c.total).where(
-            o.c.store_id == self.uow.store_id, func.lower(o.c.email) == email, o.c.status != "cancelled")
+            o.c.store_id == self.uow.store_id, o.c.email == email, o.c.status != "cancelled")
             .order_by(o.c.placed_at, o.c.id))
         return [(r.placed_at, Decimal(r.total)) for r in rows]
 
@@ -131,26 +163,29 @@ class SqlMarketingRepository:
         return [LapseCandidate(r.email, int(r.order_id), [(at, Decimal(v)) for at, v in zip(
             r.placed, r.totals, strict=True)]) for r in rows]
 
-    def checkout(self, checkout_id: int) -> Checkout | None:
+    def _checkouts(self, ids: list[int]) -> dict[int, Checkout]:
         from backroom.adapters.db.uow import _checkout_from_row
 
+        if not ids:
+            return {}
         k = t.checkouts
-        row = self.uow.execute(select(k).where(k.c.store_id == self.uow.store_id, k.c.id == checkout_id)).first()
-        return _checkout_from_row(row) if row is not None else None
+        return {int(row.id): _checkout_from_row(row) for row in self.uow.execute(
+            select(k).where(k.c.store_id == self.uow.store_id, k.c.id.in_(ids)))}
 
-    def recent_sends(self, email: str, since: datetime) -> list[datetime]:
+    def recent_sends(self, emails: list[str], since: datetime) -> dict[str, list[datetime]]:
         s = t.marketing_sends
-        rows = self.uow.execute(select(s.c.sent_at).where(
-            s.c.store_id == self.uow.store_id, s.c.email == email, s.c.kind == "marketing", s.c.sent_at >= since))
-        return list(rows.scalars())
+        found: dict[str, list[datetime]] = {}
+        for r in self.uow.execute(select(s.c.email, s.c.sent_at).where(
+                s.c.store_id == self.uow.store_id, s.c.email.in_(emails), s.c.kind == "marketing",
+                s.c.sent_at >= since)):
+            found.setdefault(r.email, []).append(r.sent_at)
+        return found
 
-    def record_send(self, sent: Sent) -> bool:
-        values = {k: v for k, v in asdict(sent).items() if k != "enrollment_id"}
-        row = self.uow.execute(pg_insert(t.marketing_sends).values(
-            store_id=self.uow.store_id, enrollment_id=int(sent.enrollment_id), **values,
-        ).on_conflict_do_nothing(constraint="uq_marketing_sends_store_message_key")
-            .returning(t.marketing_sends.c.id)).first()
-        return row is not None
+    def record_sends(self, sends: list[Sent]) -> None:
+        """Into the ledger, once per message key (a retried tick's second write is nothing)."""
+        insert_rows(self.uow.conn, "marketing_sends", _SEND_COLUMNS, [
+            (self.uow.store_id, int(x.enrollment_id), x.flow, x.email, x.message_key, x.template, x.kind, x.shadow,
+             x.sent_at) for x in sends], tail=_ONCE_PER_MESSAGE)
 
     def discount(self, key: str) -> Discount | None:
         d = t.marketing_discounts
@@ -159,31 +194,28 @@ class SqlMarketingRepository:
 
     def add_discount(self, enrollment_id: str, discount: Discount) -> Discount:
         """At most one per key: a second call returns the first code."""
-        self.uow.execute(pg_insert(t.marketing_discounts).values(
-            store_id=self.uow.store_id, enrollment_id=int(enrollment_id), key=discount.key, code=discount.code,
-            percent=discount.percent, expires_at=discount.expires_at, created_at=self.uow._now,
-        ).on_conflict_do_nothing(constraint="uq_marketing_discounts_store_key"))
+        made = self.uow.execute(_ADD_DISCOUNT, {
+            "s": self.uow.store_id, "e": int(enrollment_id), "key": discount.key, "code": discount.code,
+            "pct": discount.percent, "exp": discount.expires_at, "now": self.uow._now}).first()
+        if made is not None:
+            return discount
         found = self.discount(discount.key)
         assert found is not None
         return found
 
     def discount_platform(self, email: str) -> PlatformCustomer | None:
-        """The store's Shopify or WooCommerce connection (`backroom connect`; the first made, if several) and the
-        customer's id on that platform; None for a store without one."""
+        """The store's Shopify or WooCommerce connection (`backroom connect`; the first made, if several; read once
+        per unit of work) and the customer's id on that platform; None for a store without one."""
         c, k = t.connections, t.customers
-        platform = self.uow.execute(select(c.c.platform).where(
-            c.c.store_id == self.uow.store_id, c.c.platform.in_(("shopify", "woocommerce"))).order_by(c.c.id)
-            .limit(1)).scalar()
-        if platform is None:
+        if self._platform is None:
+            self._platform = self.uow.execute(select(c.c.platform).where(
+                c.c.store_id == self.uow.store_id, c.c.platform.in_(("shopify", "woocommerce"))).order_by(c.c.id)
+                .limit(1)).scalar() or ""
+        if not self._platform:
             return None
         customer = self.uow.execute(select(k.c.external_id).where(
-            k.c.store_id == self.uow.store_id, k.c.email == email, k.c.channel == platform)).scalar()
-        return PlatformCustomer(platform, customer or "")
-
-    def effect_status(self, key: str) -> str | None:
-        e = t.effects
-        found = self.uow.execute(select(e.c.status).where(e.c.store_id == self.uow.store_id, e.c.key == key)).scalar()
-        return str(found) if found is not None else None
+            k.c.store_id == self.uow.store_id, k.c.email == email, k.c.channel == self._platform)).scalar()
+        return PlatformCustomer(self._platform, customer or "")
 
     def sends_live(self, automation: str) -> bool:
         from backroom.adapters.db.uow import automation_modes
@@ -200,7 +232,37 @@ class SqlMarketingRepository:
                                      {"k": MARKETING_TICK_LOCK, "s": self.uow.store_id}).scalar_one())
 
 
-_LIVE_ORDERS = "SELECT o.id, lower(o.email) AS email, o.placed_at FROM orders o" \
+_ENROLLMENT_COLUMNS = (Col("state", "text"), Col("wake_at", "timestamptz"), Col("value", "jsonb"))
+_SEND_COLUMNS = (Col("store_id", "integer"), Col("enrollment_id", "bigint"), Col("flow", "text"),
+                 Col("email", "text"), Col("message_key", "text"), Col("template", "text"), Col("kind", "text"),
+                 Col("shadow", "boolean"), Col("sent_at", "timestamptz"))
+_ONCE_PER_MESSAGE = "ON CONFLICT ON CONSTRAINT uq_marketing_sends_store_message_key DO NOTHING"
+_ADD_DISCOUNT = text("""
+INSERT INTO marketing_discounts (store_id, enrollment_id, key, code, percent, expires_at, created_at)
+VALUES (:s, :e, :key, :code, :pct, :exp, :now)
+ON CONFLICT ON CONSTRAINT uq_marketing_discounts_store_key DO NOTHING RETURNING id""")
+# the orders each checkout enrollment's address placed since it entered; orders keep the address lower-cased, as
+# enrollments do, so the (store_id, email, placed_at) index serves the probe
+_ORDERS_SINCE = text("""
+SELECT v.id, count(o.id) AS n
+FROM unnest(CAST(:ids AS bigint[]), CAST(:emails AS text[]), CAST(:since AS timestamptz[])) AS v(id, email, since)
+LEFT JOIN orders o ON o.store_id = :s AND o.email = v.email AND o.created_at >= v.since
+GROUP BY v.id""")
+
+
+def _order_object(row: Any, lines: list[Any]) -> dict[str, Any]:
+    status = "refunded" if row.payment_state == "refunded" and row.status != "cancelled" else row.status
+    return {"id": int(row.id), "number": row.number, "channel": row.channel, "status": status,
+            "payment_state": row.payment_state, "currency": row.currency, "total": float(row.total),
+            "item_count": sum(r.quantity for r in lines), "line_count": len(lines),
+            "skus": sorted({r.sku for r in lines}), "tags": list(row.tags), "email": row.email.lower(),
+            "email_domain": row.email.rpartition("@")[2].lower(), "placed_at": row.placed_at.isoformat(),
+            "customer_name": row.customer_name,
+            "lines": [{"sku": r.sku, "title": r.title, "quantity": r.quantity, "unit_price": float(r.unit_price),
+                       "total": float(r.unit_price * r.quantity)} for r in lines]}
+
+
+_LIVE_ORDERS = "SELECT o.id, o.email, o.placed_at FROM orders o" \
                " WHERE o.store_id = :s AND o.status <> 'cancelled' AND o.email <> ''"
 
 _RECOMMENDATIONS = f"""
@@ -220,7 +282,7 @@ GROUP BY l.sku ORDER BY buyers DESC, count(*) DESC, l.sku LIMIT :n
 """
 
 _LAPSE_CANDIDATES = """
-WITH live AS (SELECT o.id, lower(o.email) AS email, o.placed_at, o.total FROM orders o
+WITH live AS (SELECT o.id, o.email, o.placed_at, o.total FROM orders o
               WHERE o.store_id = :s AND o.status <> 'cancelled' AND o.email <> ''),
 last AS (SELECT DISTINCT ON (email) email, id AS order_id, placed_at FROM live ORDER BY email, placed_at DESC, id DESC)
 SELECT last.email, last.order_id,
@@ -283,9 +345,8 @@ def touches_and_orders(engine: Engine, store_id: int) -> tuple[list[Touch], list
         first = min((t_.sent_at for t_ in touches), default=None)
         if first is None:
             return [], []
-        rows = conn.execute(select(o.c.id, func.lower(o.c.email).label("email"), o.c.placed_at, o.c.total,
-                                   o.c.currency).where(o.c.store_id == store_id, o.c.placed_at >= first,
-                                                       func.lower(o.c.email).in_({t_.customer_id for t_ in touches})))
+        rows = conn.execute(select(o.c.id, o.c.email, o.c.placed_at, o.c.total, o.c.currency).where(
+            o.c.store_id == store_id, o.c.placed_at >= first, o.c.email.in_({t_.customer_id for t_ in touches})))
         orders = [PlacedOrder(str(r.id), r.email, r.placed_at, Decimal(r.total), r.currency) for r in rows]
     return touches, orders
 
@@ -315,3 +376,16 @@ def _iso(at: datetime | None) -> str | None:
 
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
+
+
+# -- suppressions (adapters/db/suppressions.py) --------------------------------------------------------------------
+
+
+def suppressed_emails(uow: SqlUnitOfWork, emails: list[str]) -> set[str]:
+    """Which of these addresses (lower case, as enrollments keep them) are suppressed in the unit of work's store:
+    a flow's facts read ``hard_bounced`` from it, one query per batch."""
+    if not emails:
+        return set()
+    s = t.email_suppressions
+    return set(uow.execute(select(s.c.email).where(s.c.store_id == uow.store_id,
+                                                   s.c.email.in_(sorted(set(emails))))).scalars())

@@ -684,3 +684,19 @@ marketing_discounts = Table(
     UniqueConstraint("store_id", "code", name="uq_marketing_discounts_store_code"),
     CheckConstraint("percent > 0 AND percent <= 100", name="percent_range"),
 )
+
+#: addresses that do not take mail (a hard bounce, from the SMTP reply or a DSN, or an operator): marketing never
+#: goes to them (docs/flows.md, "Consent"); an operator lifts one with `backroom suppressions remove`
+email_suppressions = Table(
+    "email_suppressions",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    _store(),
+    Column("email", Text, nullable=False),  # lower case
+    Column("reason", String(32), nullable=False),  # hard_bounce
+    Column("detail", Text, nullable=False, server_default=""),  # the SMTP reply or the DSN's status: no body
+    Column("source", String(16), nullable=False),  # smtp | dsn | operator
+    _ts("at"),
+    UniqueConstraint("store_id", "email", name="uq_email_suppressions_store_email"),
+    CheckConstraint("source IN ('smtp', 'dsn', 'operator')", name="source_known"),
+)

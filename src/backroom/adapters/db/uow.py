@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Self
 from zoneinfo import ZoneInfo
 
@@ -320,8 +321,8 @@ class SqlUnitOfWork:
     def support_reader(self) -> SqlSupportReader:
         return SqlSupportReader(self)
 
-    @property
-    def marketing(self) -> SqlMarketingRepository:
+    @cached_property
+    def marketing(self) -> SqlMarketingRepository:  # one per unit of work: it keeps what it read once (the platform)
         return SqlMarketingRepository(self)
 
 

@@ -7,13 +7,18 @@ import contextlib
 import re
 import smtplib
 import threading
-from email.message import EmailMessage
-from email.utils import formatdate
+from dataclasses import dataclass
+from email.utils import formatdate, parseaddr
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
+from backroom.adapters.email.mime import Attachment, compose
 from backroom.config import SmtpSettings
+from backroom.errors import ConfigurationError
+from backroom.marketing.bounces import MAX_DETAIL, enhanced_status, is_hard_bounce
+from backroom.service_layer.effects import RecipientRefused
 
 SUBJECTS = {
     "order_confirmation": "Your order {order_number} is confirmed",
@@ -35,23 +40,65 @@ SUBJECTS = {
 
 
 class TemplateRenderer:
-    def __init__(self) -> None:
+    """The emails' Jinja2 templates: ``NAME.txt`` and ``NAME.html``, and the subject from ``SUBJECTS`` or a
+    ``NAME.subject`` template. With ``directory`` (``BACKROOM_SMTP__TEMPLATES_DIR``) a file there replaces the
+    shipped one of the same name, and new names can be added; edits are picked up without a restart."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._package = shipped = PackageLoader("backroom.adapters.email", "templates")
+        if directory is not None and not directory.is_dir():
+            raise ConfigurationError(f"smtp.templates_dir {directory} is not a folder")
+        self.directory = directory
         self.env = Environment(
-            loader=PackageLoader("backroom.adapters.email", "templates"),
+            loader=shipped if directory is None else ChoiceLoader([FileSystemLoader(str(directory)), shipped]),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=StrictUndefined,
+            # the shipped templates never change under a running process: no stat() of the file for every email
+            auto_reload=directory is not None,
         )
+        self._shipped = frozenset(shipped.list_templates())
 
     def render(self, template: str, context: dict[str, Any]) -> tuple[str, str, str]:
-        subject = SUBJECTS[template].format(**context)
         text = self.env.get_template(f"{template}.txt").render(**context)
         html = self.env.get_template(f"{template}.html").render(**context)
-        return subject, text, html
+        return self.subject(template, context), text, html
+
+    def subject(self, template: str, context: dict[str, Any]) -> str:
+        if self.directory is not None and (self.directory / f"{template}.subject").is_file():
+            return " ".join(self.env.get_template(f"{template}.subject").render(**context).split())
+        return SUBJECTS[template].format(**context)
+
+    def missing(self, template: str) -> list[str]:
+        """The files ``template`` lacks (none when it can be sent)."""
+        names = self._shipped | (frozenset(self.env.list_templates()) if self.directory is not None else frozenset())
+        files = [f"{template}.txt", f"{template}.html"]
+        lacking = [f for f in files if f not in names]
+        if template not in SUBJECTS and f"{template}.subject" not in names:
+            lacking.append(f"{template}.subject")
+        return lacking
+
+    def shipped(self) -> list[str]:
+        """The shipped template files, to copy and edit (``backroom flows templates --export``)."""
+        return sorted(self._shipped)
+
+    def source(self, name: str) -> str:
+        """A shipped file's text."""
+        return self._package.get_source(self.env, name)[0]
 
 
 THREAD_HEADERS = frozenset({"In-Reply-To", "References"})
 #: a marketing email's one-click unsubscribe (RFC 8058): the signed link, and that a POST to it is enough
 UNSUBSCRIBE_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post"})
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for SMTP: the envelope's two addresses and the bytes (adapters/email/mime.py)."""
+
+    sender: str
+    to: str
+    data: bytes
+    message_id: str
 
 
 def message_id(key: str) -> str:
@@ -61,44 +108,46 @@ def message_id(key: str) -> str:
 class SmtpSender:
     def __init__(self, settings: SmtpSettings, renderer: TemplateRenderer | None = None) -> None:
         self.settings = settings
-        self.renderer = renderer or TemplateRenderer()
+        self.renderer = renderer or TemplateRenderer(settings.templates_dir)
         self._idle: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
 
-    def build(self, payload: dict[str, Any], key: str) -> EmailMessage:
+    def build(self, payload: dict[str, Any], key: str) -> Outgoing:
         subject, text, html = self.renderer.render(payload["template"], payload["context"])
-        msg = EmailMessage()
-        msg["From"] = self.settings.sender
-        msg["To"] = payload["to"]
-        msg["Subject"] = payload.get("subject") or subject  # a reply keeps its thread's subject
-        for name, value in payload.get("headers", {}).items():  # the thread; a marketing email's unsubscribe
-            if name in THREAD_HEADERS | UNSUBSCRIBE_HEADERS and value:
-                msg[name] = value
-        msg["Date"] = formatdate(localtime=False)
-        msg["Message-ID"] = message_id(key)
-        msg["Idempotency-Key"] = key
-        msg.set_content(text)
-        msg.add_alternative(html, subtype="html")
-        for attachment in payload.get("attachments", ()):  # text files made when the effect was asked for
-            maintype, subtype = attachment["content_type"].split("/", 1)
-            msg.add_attachment(attachment["content"].encode(), maintype=maintype, subtype=subtype,
-                               filename=attachment["filename"])
-        return msg
+        mid = message_id(key)
+        headers = [("From", self.settings.sender), ("To", payload["to"]),
+                   ("Subject", payload.get("subject") or subject)]  # a reply keeps its thread's subject
+        headers += [(name, value) for name, value in payload.get("headers", {}).items()  # the thread; unsubscribe
+                    if name in THREAD_HEADERS | UNSUBSCRIBE_HEADERS and value]
+        headers += [("Date", formatdate(localtime=False)), ("Message-ID", mid), ("Idempotency-Key", key)]
+        files = [Attachment(a["filename"], a["content_type"], a["content"].encode())  # made with the effect
+                 for a in payload.get("attachments", ())]
+        return Outgoing(parseaddr(self.settings.sender)[1], parseaddr(payload["to"])[1],
+                        compose(headers, text, html, files), mid)
 
     def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
+        """Send one email. A permanent refusal (5xx) of its recipient or its data raises RecipientRefused, which
+        the effect runner does not retry; a 4xx stays an ordinary error, retried with backoff."""
         msg = self.build(payload, key)
         smtp = self._take()
         try:
-            smtp.send_message(msg)
-        except (smtplib.SMTPServerDisconnected, ConnectionError):
-            _quit(smtp)  # the server closed an idle session: one fresh attempt, then the effect retries
-            smtp = self._open()
-            smtp.send_message(msg)
+            try:
+                smtp.sendmail(msg.sender, [msg.to], msg.data)
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                _quit(smtp)  # the server closed an idle session: one fresh attempt, then the effect retries
+                smtp = self._open()
+                smtp.sendmail(msg.sender, [msg.to], msg.data)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as err:
+            self._give_back(smtp)  # the server answered (and smtplib reset the transaction): the session is good
+            refused = recipient_refused(err, msg.to)
+            if refused is None:
+                raise
+            raise refused from err
         except BaseException:
             _quit(smtp)
             raise
         self._give_back(smtp)
-        return {"message_id": msg["Message-ID"]}
+        return {"message_id": msg.message_id}
 
     def close(self) -> None:
         """Quit every idle session (Backroom.close calls this when the process is done)."""
@@ -126,6 +175,27 @@ class SmtpSender:
         if s.username and s.password:
             smtp.login(s.username, s.password.get_secret_value())
         return smtp
+
+
+def recipient_refused(err: smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError,
+                      to: str) -> RecipientRefused | None:
+    """A 5xx at RCPT TO or at DATA as a permanent refusal (None for a 4xx: try again later). A hard bounce when the
+    reply says the address is bad (marketing/bounces.py); at RCPT a 5xx without an enhanced status counts too, at
+    DATA it does not (there it is usually the content)."""
+    reply: bytes | str
+    at_rcpt: int | None = None
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        if not err.recipients:
+            return None
+        recipient, (code, reply) = next(iter(err.recipients.items()))
+        at_rcpt = code
+    else:
+        recipient, code, reply = to, err.smtp_code, err.smtp_error
+    if not 500 <= code < 600:
+        return None
+    text = " ".join((reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply).split())
+    return RecipientRefused(recipient.lower(), code, f"{code} {text}"[:MAX_DETAIL],
+                            hard_bounce=is_hard_bounce(enhanced_status(text), at_rcpt))
 
 
 def _quit(smtp: smtplib.SMTP) -> None:

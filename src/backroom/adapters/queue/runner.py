@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, text, update
@@ -21,14 +21,23 @@ from backroom.adapters.db.alerts import AlertRoute, alert_effect_failed
 from backroom.adapters.queue.defer import defer_effect_jobs
 from backroom.config import EffectSettings
 from backroom.orders.error_codes import ALLOWED_ACTIONS, ReasonCode
-from backroom.service_layer.effects import EffectStatus
+from backroom.service_layer.effects import EffectStatus, PermanentEffectError
 from backroom.shared.clock import Clock
 
 log = logging.getLogger(__name__)
+# built once (one per email is the hot path): an effect still to run, locked; and its success
+_CLAIM_ONE = (select(t.effects).where(t.effects.c.id == bindparam("eid"),
+                                      t.effects.c.status.in_([EffectStatus.PENDING, EffectStatus.RETRYING]))
+              .with_for_update(skip_locked=True))
+_DONE_ONE = update(t.effects).where(t.effects.c.id == bindparam("eid")).values(
+    status=EffectStatus.DONE, attempts=bindparam("attempts"), done_at=bindparam("at"), result=bindparam("result"))
 
 #: runs one effect: (payload, idempotency key) → a result to keep. An executor whose receiver dedupes on the key
 #: (a warehouse, a platform API, a recorder) sets ``batch_safe = True``: its effects share one transaction per job.
 Executor = Callable[[dict[str, Any], str], dict[str, Any] | None]
+#: what else a permanent refusal of an effect of that kind records, in the transaction that fails it:
+#: (connection, the effect's row, the error, now) — an email's hard bounce suppresses the address
+OnPermanent = Callable[[Any, Any, PermanentEffectError, datetime], None]
 
 FAILURE_REASONS = {
     "fulfillment_request": ReasonCode.FULFILLMENT_FAILED,
@@ -43,12 +52,14 @@ FAILURE_REASONS = {
 
 
 class EffectRunner:
-    """``alerts``: where to announce an effect that gave up (None: it only goes to the review queue)."""
+    """``alerts``: where to announce an effect that gave up (None: it only goes to the review queue);
+    ``on_permanent``: per kind, what a permanent refusal (PermanentEffectError) records besides the failure."""
 
     def __init__(self, engine: Engine, executors: Mapping[str, Executor], clock: Clock, settings: EffectSettings,
-                 alerts: AlertRoute | None = None):
+                 alerts: AlertRoute | None = None, on_permanent: Mapping[str, OnPermanent] | None = None):
         self.engine = engine
         self.executors = dict(executors)
+        self.on_permanent = dict(on_permanent or {})
         self.batch_kinds = sorted(kind for kind, ex in self.executors.items() if getattr(ex, "batch_safe", False))
         self.clock = clock
         self.settings = settings
@@ -101,12 +112,8 @@ class EffectRunner:
         return {int(row.id) for row in rows}
 
     def run_one(self, effect_id: int) -> str:
-        e = t.effects
         with self.engine.connect() as conn, conn.begin():
-            row = conn.execute(
-                select(e).where(e.c.id == effect_id, e.c.status.in_([EffectStatus.PENDING, EffectStatus.RETRYING]))
-                .with_for_update(skip_locked=True)
-            ).first()
+            row = conn.execute(_CLAIM_ONE, {"eid": effect_id}).first()
             if row is None:
                 return "skipped"
             try:
@@ -114,24 +121,26 @@ class EffectRunner:
             except Exception as err:  # an effect's failure is recorded, retried and then reviewed, never lost
                 log.warning("effect %s (%s) failed: %s", row.id, row.kind, type(err).__name__)
                 return self._failed(conn, row, err)
-            conn.execute(
-                update(e).where(e.c.id == row.id).values(
-                    status=EffectStatus.DONE, attempts=row.attempts + 1, done_at=self.clock.now(), result=result
-                )
-            )
+            conn.execute(_DONE_ONE, {"eid": row.id, "attempts": row.attempts + 1, "at": self.clock.now(),
+                                     "result": result})
             return "done"
 
     def _failed(self, conn: Any, row: Any, err: Exception) -> str:
         e, now = t.effects, self.clock.now()
         attempts = row.attempts + 1
         error = f"{type(err).__name__}: {err}"[:2000]
-        if attempts >= row.max_attempts:
+        permanent = isinstance(err, PermanentEffectError)  # refused for good: no retry can help
+        if attempts >= row.max_attempts or permanent:
             conn.execute(update(e).where(e.c.id == row.id).values(
                 status=EffectStatus.FAILED, attempts=attempts, last_error=error, done_at=now))
+            if isinstance(err, PermanentEffectError) and row.kind in self.on_permanent:
+                self.on_permanent[row.kind](conn, row, err, now)
             reason = FAILURE_REASONS.get(row.kind, ReasonCode.FULFILLMENT_FAILED)
+            title = (f"{row.kind.replace('_', ' ')} refused for good" if permanent
+                     else f"{row.kind.replace('_', ' ')} failed after {attempts} attempts")
             item_id = conn.execute(insert(t.review_items).values(
                 store_id=row.store_id, reason_code=reason.value, subject_type="effect", subject_id=row.id,
-                title=f"{row.kind.replace('_', ' ')} failed after {attempts} attempts",
+                title=title,
                 context={"effect_id": row.id, "key": row.key, "kind": row.kind, "error": error,
                          "order_id": row.subject_id},
                 allowed_actions=[a.value for a in ALLOWED_ACTIONS[reason]], status="open", created_at=now,

@@ -5,7 +5,8 @@
     POST /webhooks/shopify   public but signed: X-Shopify-Hmac-Sha256 with the Shopify app's client secret
     POST /webhooks/woocommerce  public but signed: X-WC-Webhook-Signature with the webhooks' secret
     *    /api/...            Authorization: Bearer $BACKROOM_API_TOKEN; store chosen by X-Backroom-Store (slug)
-                             (orders, stock, review, rules: list/save/check/test/mode/history, summary)
+                             (orders, stock, review, rules: list/save/check/test/mode/history, summary,
+                             flows and their funnels, email suppressions)
 
 /inbound/orders imports the order before answering (``created``, ``existing``, ``duplicate``); the platform webhooks
 answer once the delivery is committed to the inbox (``accepted``, ``duplicate``, ``ignored``) and the inbox processor
@@ -152,6 +153,9 @@ def create_app(backroom: Backroom, with_worker: bool = False, *, close_at_shutdo
     from backroom.entrypoints.api.unsubscribe import router as unsubscribe
 
     api.include_router(unsubscribe)
+    from backroom.entrypoints.api.marketing import router as marketing
+
+    api.include_router(marketing)
     if backroom.settings.support.widget_origins:  # the chat widget runs on the store's own site
         api.add_middleware(CORSMiddleware, allow_origins=backroom.settings.support.widget_origins,
                            allow_methods=["POST"], allow_headers=["Content-Type", "X-Backroom-Store"])

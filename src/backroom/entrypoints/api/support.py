@@ -105,7 +105,8 @@ async def inbound_email(
     """Your mail provider's inbound route (or a forwarding script) posts each message here. The sender's address is
     the customer's identity (the provider checks SPF/DKIM); the reply goes back over SMTP in the same thread. A
     message is handled once by its Message-ID: a repeated delivery answers ``duplicate``. An email a machine sent
-    (an auto-reply, a bounce, a mailing list) is kept but not answered: ``ignored``, with the reason."""
+    (an auto-reply, a bounce, a mailing list) is kept but not answered: ``ignored``, with the reason. A bounce
+    report's hard-bounced recipients the store knows are suppressed (``suppressed``: how many; docs/flows.md)."""
     secret = backroom.settings.inbound_secret.get_secret_value() if backroom.settings.inbound_secret else ""
     if not secret:
         raise ApiProblem(503, "inbound_not_configured", "inbound email is disabled: set BACKROOM_INBOUND_SECRET")
@@ -118,6 +119,9 @@ async def inbound_email(
     received: EmailOutcome = await run_in_threadpool(backroom.receive_email, body, slug)
     if received.outcome == "duplicate":
         return {"outcome": "duplicate", "message_id": received.message_id}
+    if received.outcome == "ignored" and received.reason == "bounce":  # its hard-bounced recipients: suppressed
+        return {"outcome": "ignored", "message_id": received.message_id, "reason": received.reason,
+                "suppressed": received.suppressed}
     if received.outcome == "ignored":
         return {"outcome": "ignored", "message_id": received.message_id, "reason": received.reason}
     return {"outcome": "answered", "message_id": received.message_id, "handover": received.handover}

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import typer
+from jinja2 import TemplateError
 
-from backroom.adapters.db import marketing as marketing_db
-from backroom.adapters.email.smtp import SUBJECTS, TemplateRenderer
-from backroom.bootstrap import WIRED_TRIGGERS, all_flows
+from backroom.adapters.email.smtp import TemplateRenderer
+from backroom.bootstrap import all_flows, flow_rows
 from backroom.config import Settings
 from backroom.entrypoints.cli.common import backroom_app, console, exit_with_error, print_json, print_rows
 from backroom.errors import BackroomError
-from backroom.marketing.attribution import attribute
-from backroom.marketing.funnel import funnel
 from backroom.marketing.lifecycle import sample_extras
 from backroom.marketing.model import Flow, SendEmail
 from backroom.marketing.service import sample_context
@@ -33,11 +31,10 @@ def _flows(settings: Settings) -> list[Flow]:
 @app.command("list")
 def list_flows(as_json: bool = JSON) -> None:
     """Every flow, whether it is enabled (BACKROOM_MARKETING__ENABLED_FLOWS) and whether its trigger is wired."""
-    settings = Settings()
-    enabled = set(settings.marketing.enabled_flows)
-    rows = [{"flow": f.name, "trigger": f.trigger.name, "enabled": f.name in enabled,
-             "trigger_wired": f.trigger.name in WIRED_TRIGGERS, "priority": f.priority,
-             "emails": [s.template for s in f.steps if isinstance(s, SendEmail)]} for f in _flows(settings)]
+    try:
+        rows = flow_rows(Settings())
+    except BackroomError as err:
+        exit_with_error(err.message, 5)
     print_rows("Marketing flows", rows, ["flow", "trigger", "enabled", "trigger_wired", "priority", "emails"], as_json)
 
 
@@ -45,22 +42,12 @@ def list_flows(as_json: bool = JSON) -> None:
 def show_funnel(flow: str = typer.Option(None, "--flow", help="one flow only"), store: str = STORE,
                 as_json: bool = JSON) -> None:
     """Per flow: enrolled, emails sent, skipped and deferred (by reason), exits (by reason), completed,
-    unsubscribed, orders attributed (last touch within 5 days) and their revenue."""
+    unsubscribed, orders attributed (last touch within 5 days) and their revenue. A flow nobody entered shows
+    zeros; a name that is no flow is refused (exit 3)."""
     with backroom_app() as br:
-        store_id = br.store_id(store)
-        enrollments = marketing_db.enrollments(br.engine, store_id, flow)
-        touches, orders = marketing_db.touches_and_orders(br.engine, store_id)
-    conversions = [c for c in (attribute(o, touches) for o in orders) if c is not None and (not flow or c.flow == flow)]
-    rows = [_row(r) for r in funnel(enrollments, conversions).values()]
+        rows = br.flow_funnel(flow, store)
     print_rows("Flow funnel", rows, ["flow", "enrolled", "sent", "skipped", "deferred", "exited", "completed",
                                      "unsubscribed", "converted", "revenue"], as_json)
-
-
-def _row(r: Any) -> dict[str, Any]:
-    return {"flow": r.flow, "enrolled": r.enrolled, "sent": r.sent, "skipped": dict(r.skipped),
-            "deferred": dict(r.deferred), "exited": dict(r.exited), "completed": r.completed,
-            "unsubscribed": r.unsubscribed, "converted": r.converted,
-            "revenue": {currency: str(total) for currency, total in r.revenue.items()}}
 
 
 @app.command("preview")
@@ -68,10 +55,15 @@ def preview(name: str = typer.Argument(..., help="a flow, or a template name"),
             step: int = typer.Option(1, "--step", help="which of the flow's emails (1 = the first)"),
             html: bool = typer.Option(False, "--html", help="print the HTML part instead of the text"),
             as_json: bool = JSON) -> None:
-    """Render a flow's email with sample data (a two-line cart, a 10 % code) — edit the templates in
-    adapters/email/templates/ and look again."""
-    template = _template(name, step)
-    subject, text, page = TemplateRenderer().render(template, {**sample_context(), **sample_extras()})
+    """Render a flow's email with sample data (a two-line cart, a 10 % code), from your templates folder
+    (BACKROOM_SMTP__TEMPLATES_DIR) where it has the file, else the shipped template — edit and look again."""
+    settings = Settings()
+    renderer = _renderer(settings)
+    template = _template(settings, renderer, name, step)
+    try:
+        subject, text, page = renderer.render(template, {**sample_context(), **sample_extras()})
+    except TemplateError as err:  # a typo in an edited template: say where, before a customer's email fails
+        exit_with_error(f"{template}: {type(err).__name__}: {err}", 5)
     if as_json:
         print_json({"template": template, "subject": subject, "text": text, "html": page})
         return
@@ -79,18 +71,49 @@ def preview(name: str = typer.Argument(..., help="a flow, or a template name"),
     typer.echo(page if html else text)
 
 
-def _template(name: str, step: int) -> str:
-    if name in SUBJECTS:
-        return name
-    flow = next((f for f in _flows(Settings()) if f.name == name), None)
+@app.command("templates")
+def templates(export: Path = typer.Option(None, "--export", help="copy the shipped templates into this folder"),
+              as_json: bool = JSON) -> None:
+    """The email templates: which are shipped and which your folder (BACKROOM_SMTP__TEMPLATES_DIR) replaces.
+    ``--export DIR`` copies the shipped ones there to start from (an existing file is never overwritten)."""
+    settings = Settings()
+    if export is not None:
+        export.mkdir(parents=True, exist_ok=True)
+        plain = TemplateRenderer()
+        written = []
+        for name in plain.shipped():
+            target = export / name
+            if not target.exists():
+                target.write_text(plain.source(name))
+                written.append(name)
+        console.print(f"copied {len(written)} template file(s) to {export}; set BACKROOM_SMTP__TEMPLATES_DIR={export}")
+        return
+    renderer = _renderer(settings)
+    own = renderer.directory
+    rows = [{"file": name, "yours": own is not None and (own / name).is_file()} for name in renderer.shipped()]
+    print_rows("Email templates", rows, ["file", "yours"], as_json)
+
+
+def _renderer(settings: Settings) -> TemplateRenderer:
+    try:
+        return TemplateRenderer(settings.smtp.templates_dir)
+    except BackroomError as err:
+        exit_with_error(err.message, 5)
+
+
+def _template(settings: Settings, renderer: TemplateRenderer, name: str, step: int) -> str:
+    flow = next((f for f in _flows(settings) if f.name == name), None)
     if flow is None:
+        if not renderer.missing(name):
+            return name
         exit_with_error(f"no flow or template named {name}", 3)
     emails = [s.template for s in flow.steps if isinstance(s, SendEmail)]
     if not 1 <= step <= len(emails):
         exit_with_error(f"{name} has {len(emails)} email(s): --step 1..{len(emails)}", 5)
     template = emails[step - 1]
-    if template not in SUBJECTS:
-        exit_with_error(f"{name}'s email {step} ({template}) has no template yet", 3)
+    lacking = renderer.missing(template)
+    if lacking:
+        exit_with_error(f"{name}'s email {step} ({template}) has no {', '.join(lacking)}", 3)
     return template
 
 

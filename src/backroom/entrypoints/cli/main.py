@@ -27,6 +27,7 @@ from backroom.entrypoints.cli import (
     stock,
     suppliers,
     support,
+    suppressions,
 )
 from backroom.entrypoints.cli.common import (
     backroom_app,
@@ -54,6 +55,7 @@ app.add_typer(replenish.app, name="replenish")
 app.add_typer(support.app, name="support")
 app.add_typer(returns.app, name="returns")
 app.add_typer(flows.app, name="flows")
+app.add_typer(suppressions.app, name="suppressions")
 
 
 @app.command()

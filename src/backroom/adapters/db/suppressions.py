@@ -1,0 +1,63 @@
+"""Email suppressions in PostgreSQL: addresses that hard-bounced, recorded from the SMTP reply (in the transaction
+that fails the email's effect) or from a delivery status notification, listed and lifted by an operator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, literal, select, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from backroom.adapters.db import tables as t
+from backroom.service_layer.effects import PermanentEffectError, RecipientRefused
+
+HARD_BOUNCE = "hard_bounce"
+
+
+def record_suppression(conn: Connection, store_id: int, email: str, *, reason: str, detail: str, source: str,
+                       at: datetime) -> None:
+    """Suppress an address; a later bounce of an address already suppressed refreshes what is known of it."""
+    s = t.email_suppressions
+    values = {"reason": reason, "detail": detail, "source": source, "at": at}
+    conn.execute(pg_insert(s).values(store_id=store_id, email=email.lower(), **values)
+                 .on_conflict_do_update(constraint="uq_email_suppressions_store_email", set_=values))
+
+
+def suppress_refused_recipient(conn: Connection, row: Any, err: PermanentEffectError, now: datetime) -> None:
+    """The effect runner's hook for email (``on_permanent``): a hard bounce at SMTP time suppresses the address in
+    the transaction that fails the effect."""
+    if isinstance(err, RecipientRefused) and err.hard_bounce:
+        record_suppression(conn, int(row.store_id), err.recipient, reason=HARD_BOUNCE, detail=err.reply,
+                           source="smtp", at=now)
+
+
+def known_address(conn: Connection, store_id: int, email: str) -> bool:
+    """Whether the store knows this address: a customer, a checkout's or an order's buyer, or a flow's enrollee.
+    A bounce report is only believed for such an address (anyone can mail the support mailbox a forged one)."""
+    c, k, o, m = t.customers, t.checkouts, t.orders, t.marketing_enrollments
+    email = email.lower()
+    found = union_all(
+        select(literal(1)).where(c.c.store_id == store_id, c.c.email == email),
+        select(literal(1)).where(m.c.store_id == store_id, m.c.email == email),
+        select(literal(1)).where(k.c.store_id == store_id, func.lower(k.c.email) == email),
+        select(literal(1)).where(o.c.store_id == store_id, func.lower(o.c.email) == email),
+    ).limit(1)
+    return conn.execute(found).first() is not None
+
+
+def list_suppressions(engine: Engine, store_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+    s = t.email_suppressions
+    with engine.connect() as conn:
+        rows = conn.execute(select(s.c.email, s.c.reason, s.c.source, s.c.detail, s.c.at)
+                            .where(s.c.store_id == store_id).order_by(s.c.at.desc(), s.c.id.desc()).limit(limit))
+        return [{"email": r.email, "reason": r.reason, "source": r.source, "detail": r.detail,
+                 "at": r.at.isoformat()} for r in rows]
+
+
+def remove_suppression(engine: Engine, store_id: int, email: str) -> bool:
+    """Lift a suppression (the address works again); False when it was not suppressed."""
+    s = t.email_suppressions
+    with engine.begin() as conn:
+        gone = conn.execute(delete(s).where(s.c.store_id == store_id, s.c.email == email.strip().lower()))
+    return bool(gone.rowcount)

@@ -1,0 +1,70 @@
+"""The outgoing message's bytes parse back, with the stdlib's strict policy, to exactly what was composed."""
+
+from __future__ import annotations
+
+import email
+from email.message import EmailMessage
+from email.policy import default
+
+import pytest
+
+from backroom.adapters.email.mime import Attachment, compose
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(raw, policy=default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def _content(part: EmailMessage | None) -> str:
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
+def test_headers_and_both_alternatives_round_trip_including_non_ascii() -> None:
+    text = "Hello Zoë,\n.a line that starts with a dot\ntrailing spaces   \n" + "x" * 200 + "\n"
+    html = "<p>Café — 10&nbsp;% off</p>"
+    raw = compose([("From", "Shop <shop@example.com>"), ("To", "Zoë Ångström <zoe@example.com>"),
+                   ("Subject", "Café crème — 10% off"), ("Message-ID", "<flow.x.enr-1.step-2@backroom>"),
+                   ("List-Unsubscribe", "<https://shop.example.com/unsubscribe/" + "t" * 300 + ">")], text, html)
+    msg = _parse(raw)
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF line ends only, as SMTP wants them
+    assert raw.isascii()
+    assert (msg["From"], msg["To"], msg["Subject"], msg["Message-ID"]) == (
+        "Shop <shop@example.com>", "Zoë Ångström <zoe@example.com>", "Café crème — 10% off",
+        "<flow.x.enr-1.step-2@backroom>")
+    assert msg["List-Unsubscribe"] == "<https://shop.example.com/unsubscribe/" + "t" * 300 + ">"
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert _content(msg.get_body(("plain",))) == text
+    assert _content(msg.get_body(("html",))) == html + "\n"
+    assert msg.defects == []
+    assert all(not p.defects for p in msg.walk())
+
+
+def test_short_ascii_bodies_go_as_plain_7bit() -> None:
+    msg = _parse(compose([("Subject", "Hi")], "two\nlines", "<p>x</p>"))
+    parts = list(msg.iter_parts())
+    assert [p["Content-Transfer-Encoding"] for p in parts] == ["7bit", "7bit"]
+    assert _content(parts[0]) == "two\nlines\n"
+
+
+def test_attachments_wrap_the_alternatives_in_mixed() -> None:
+    data = ("sku,qty\n" + "LAMP,2\n" * 40).encode()
+    msg = _parse(compose([("Subject", "PO-7")], "see attached", "<p>see attached</p>",
+                         [Attachment("PO-7.csv", "text/csv", data), Attachment("ré.txt", "text/plain", b"x")]))
+    assert msg.get_content_type() == "multipart/mixed"
+    files = list(msg.iter_attachments())
+    assert [(f.get_filename(), f.get_content_type()) for f in files] == [("PO-7.csv", "text/csv"),
+                                                                         ("ré.txt", "text/plain")]
+    assert files[0].get_payload(decode=True) == data
+    assert _content(msg.get_body(("plain",))) == "see attached\n"
+
+
+@pytest.mark.parametrize(("name", "value"), [("Subject", "hi\r\nBcc: victim@example.com"), ("To", "a@b.c\nX: y"),
+                                         ("Bad Name:", "x")])
+def test_a_header_with_a_line_break_or_a_bad_name_is_refused(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match="line break or a bad name"):
+        compose([(name, value)], "t", "h")
