@@ -20,6 +20,7 @@ from tests.integration.test_platform_payments_refunds import SHOP, SHOPIFY_SECRE
 from typer.testing import CliRunner, Result
 
 from backroom.adapters.db import queries
+from backroom.adapters.db.suppressions import record_suppression
 from backroom.adapters.db.uow import SqlUnitOfWork
 from backroom.adapters.email.catcher import MailCatcher
 from backroom.bootstrap import Backroom, build
@@ -232,6 +233,31 @@ def test_unsubscribing_through_the_link_between_steps_stops_the_flow_but_not_ord
     app.drain()
     assert [m["Subject"] for m in mail.messages if m["List-Unsubscribe"] is None] == [
         "Your order #1001 is confirmed"]
+
+
+@pytest.mark.parametrize("since", ["unsubscribed", "suppressed"])
+def test_a_reminder_asked_for_before_an_unsubscribe_or_a_bounce_is_cancelled_not_sent(
+        app: Backroom, client: TestClient, mail: MailCatcher, shared_data: Path, since: str) -> None:
+    abandon(app, client, shared_data)
+    clock = app.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.advance(timedelta(hours=1))
+    app.advance_flows()  # the tick asks for the reminder; the worker has not sent it yet
+    assert rows(app, "SELECT key, status FROM effects WHERE kind = 'email'") == [
+        ("flow:abandoned_checkout:enr-1:step-2", "pending")]
+    if since == "unsubscribed":
+        token = unsubscribe_token(SECRET.encode(), app.store_id(None), "ada@example.com")
+        assert client.post(f"/unsubscribe/{token}").status_code == 200
+    else:  # a bounce report about the address arrived meanwhile
+        with app.engine.begin() as conn:
+            record_suppression(conn, app.store_id(None), "Ada@Example.com", reason="hard_bounce",
+                               detail="5.1.1", source="dsn", at=clock.now())
+
+    app.drain()
+
+    assert marketing(mail) == []
+    assert rows(app, "SELECT status, last_error, attempts FROM effects WHERE kind = 'email'") == [
+        ("cancelled", since, 0)]
 
 
 def test_a_forged_or_altered_unsubscribe_link_is_refused_and_changes_nothing(

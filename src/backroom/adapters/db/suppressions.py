@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, delete, func, literal, select, union_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db import tables as t
+from backroom.marketing.service import AUTOMATION as MARKETING_AUTOMATION
 from backroom.service_layer.effects import PermanentEffectError, RecipientRefused
 
 HARD_BOUNCE = "hard_bounce"
@@ -30,6 +31,20 @@ def suppress_refused_recipient(conn: Connection, row: Any, err: PermanentEffectE
     if isinstance(err, RecipientRefused) and err.hard_bounce:
         record_suppression(conn, int(row.store_id), err.recipient, reason=HARD_BOUNCE, detail=err.reply,
                            source="smtp", at=now)
+
+
+def marketing_guard(conn: Connection, row: Any) -> str | None:
+    """The effect runner's last look before a marketing email goes (``guards``): its address was suppressed, or its
+    customer unsubscribed, since the tick asked for it (a retry can come hours later) → why it must not go."""
+    if row.automation != MARKETING_AUTOMATION:
+        return None  # transactional mail ignores marketing consent and is still attempted to a suppressed address
+    email = str(row.payload.get("to", "")).lower()
+    s, c = t.email_suppressions, t.customers
+    found = conn.execute(select(
+        select(literal(1)).where(s.c.store_id == row.store_id, s.c.email == email).exists().label("suppressed"),
+        select(literal(1)).where(c.c.store_id == row.store_id, c.c.email == email,
+                                 c.c.marketing_consent == "unsubscribed").exists().label("unsubscribed"))).one()
+    return "suppressed" if found.suppressed else "unsubscribed" if found.unsubscribed else None
 
 
 def known_address(conn: Connection, store_id: int, email: str) -> bool:

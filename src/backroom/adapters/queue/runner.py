@@ -38,6 +38,8 @@ Executor = Callable[[dict[str, Any], str], dict[str, Any] | None]
 #: what else a permanent refusal of an effect of that kind records, in the transaction that fails it:
 #: (connection, the effect's row, the error, now) — an email's hard bounce suppresses the address
 OnPermanent = Callable[[Any, Any, PermanentEffectError, datetime], None]
+#: (connection, effect row) → why the effect must not run any more (it is cancelled), or None to run it
+Guard = Callable[[Any, Any], str | None]
 
 FAILURE_REASONS = {
     "fulfillment_request": ReasonCode.FULFILLMENT_FAILED,
@@ -53,13 +55,17 @@ FAILURE_REASONS = {
 
 class EffectRunner:
     """``alerts``: where to announce an effect that gave up (None: it only goes to the review queue);
-    ``on_permanent``: per kind, what a permanent refusal (PermanentEffectError) records besides the failure."""
+    ``on_permanent``: per kind, what a permanent refusal (PermanentEffectError) records besides the failure;
+    ``guards``: per kind, a last look just before the effect runs, in its transaction (a marketing email whose
+    address was suppressed or unsubscribed since it was asked for is cancelled, not sent)."""
 
     def __init__(self, engine: Engine, executors: Mapping[str, Executor], clock: Clock, settings: EffectSettings,
-                 alerts: AlertRoute | None = None, on_permanent: Mapping[str, OnPermanent] | None = None):
+                 alerts: AlertRoute | None = None, on_permanent: Mapping[str, OnPermanent] | None = None,
+                 guards: Mapping[str, Guard] | None = None):
         self.engine = engine
         self.executors = dict(executors)
         self.on_permanent = dict(on_permanent or {})
+        self.guards = dict(guards or {})
         self.batch_kinds = sorted(kind for kind, ex in self.executors.items() if getattr(ex, "batch_safe", False))
         self.clock = clock
         self.settings = settings
@@ -116,6 +122,12 @@ class EffectRunner:
             row = conn.execute(_CLAIM_ONE, {"eid": effect_id}).first()
             if row is None:
                 return "skipped"
+            guard = self.guards.get(row.kind)
+            held = guard(conn, row) if guard is not None else None
+            if held is not None:
+                conn.execute(update(t.effects).where(t.effects.c.id == row.id).values(
+                    status=EffectStatus.CANCELLED, last_error=held, done_at=self.clock.now()))
+                return "cancelled"
             try:
                 result = self.executors[row.kind](row.payload, row.key)
             except Exception as err:  # an effect's failure is recorded, retried and then reviewed, never lost
