@@ -184,6 +184,8 @@ class RecordCheckout(Command):
     started_at: datetime
     updated_at: datetime
     completed_at: datetime | None = None
+    #: SUBSCRIBED: the buyer opted in to marketing mail at checkout (anything else records nothing)
+    marketing_consent: MarketingConsent = MarketingConsent.UNKNOWN
 
 
 @dataclass(frozen=True)

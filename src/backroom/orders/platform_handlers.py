@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from backroom.customers.model import CustomerProfile
+from backroom.customers.model import CustomerProfile, MarketingConsent
 from backroom.inventory.platform import PlatformLevel, drift
 from backroom.orders import commands
 from backroom.orders.checkouts import REPORTED, Checkout, checkout_event
@@ -183,12 +183,33 @@ def record_checkout(cmd: commands.RecordCheckout, uow: PlatformUnitOfWork, setti
             uow.record_event(checkout_event("checkout_created", incoming))
             if incoming.completed_at is not None:
                 uow.record_event(checkout_event("checkout_completed", incoming))
+            _record_opt_in(cmd, uow)
             uow.commit()
             return "created"
         stored = stored or _added_meanwhile(uow.checkouts.get(cmd.channel, cmd.external_id))
         outcome = _update_checkout(stored, incoming, uow)
+        if not outcome.startswith("unchanged: "):  # an older or deleted checkout's word is not the buyer's latest
+            _record_opt_in(cmd, uow)
         uow.commit()
     return outcome
+
+
+def _record_opt_in(cmd: commands.RecordCheckout, uow: PlatformUnitOfWork) -> None:
+    """A buyer who ticked the store's marketing box at checkout is subscribed, unless they unsubscribed before (a
+    box remembered from an earlier visit must not undo the unsubscribe link) or the store awaits their confirmation
+    (``pending``: double opt-in). A checkout never unsubscribes anyone."""
+    email = cmd.email.strip().lower()
+    if cmd.marketing_consent is not MarketingConsent.SUBSCRIBED or not email:
+        return
+    profiles = uow.customer_profiles
+    found = profiles.find(cmd.channel, "", email)  # no platform customer id: by email
+    if found is None:
+        if profiles.add(CustomerProfile(uow.store_id, email, cmd.customer_name, MarketingConsent.SUBSCRIBED)):
+            return
+        found = _added_meanwhile(profiles.find(cmd.channel, "", email))
+    if found.marketing_consent in (MarketingConsent.UNKNOWN, MarketingConsent.NOT_SUBSCRIBED):
+        found.marketing_consent = MarketingConsent.SUBSCRIBED
+        profiles.save(found)
 
 
 def _update_checkout(stored: Checkout, incoming: Checkout, uow: PlatformUnitOfWork) -> str:

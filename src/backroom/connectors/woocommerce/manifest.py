@@ -29,8 +29,9 @@ IGNORED: dict[str, str] = {
 #: what WooCommerce core has no webhook for at all
 NOT_AVAILABLE: dict[str, str] = {
     "checkouts (abandoned carts)": "WooCommerce core sends no checkout webhook: a cart lives in the visitor's "
-                                   "session until the order is placed. Abandoned-cart flows need a plugin that "
-                                   "records carts; WooCommerce orders still complete nothing in backroom's checkouts",
+                                   "session until the order is placed. A plugin or snippet posts carts to backroom's "
+                                   "signed POST /inbound/checkouts (channel woocommerce, connectors/checkouts.py); "
+                                   "a WooCommerce order then completes its buyer's open cart by email",
 }
 
 CREDENTIALS = {

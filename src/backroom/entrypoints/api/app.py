@@ -2,14 +2,16 @@
 
     GET  /healthz            public
     POST /inbound/orders     public but signed: X-Backroom-Signature = base64 HMAC-SHA256(raw body, inbound secret)
+    POST /inbound/checkouts  the same, for carts (abandoned checkouts) in backroom's format
     POST /webhooks/shopify   public but signed: X-Shopify-Hmac-Sha256 with the Shopify app's client secret
     POST /webhooks/woocommerce  public but signed: X-WC-Webhook-Signature with the webhooks' secret
     *    /api/...            Authorization: Bearer $BACKROOM_API_TOKEN; store chosen by X-Backroom-Store (slug)
                              (orders, stock, review, rules: list/save/check/test/mode/history, summary,
                              flows and their funnels, email suppressions)
 
-/inbound/orders imports the order before answering (``created``, ``existing``, ``duplicate``); the platform webhooks
-answer once the delivery is committed to the inbox (``accepted``, ``duplicate``, ``ignored``) and the inbox processor
+/inbound/orders imports the order before answering (``created``, ``existing``, ``duplicate``), /inbound/checkouts
+records the checkout before answering (``created``, ``updated``, ``completed`` …); the platform webhooks answer once
+the delivery is committed to the inbox (``accepted``, ``duplicate``, ``ignored``) and the inbox processor
 imports it after the reply (docs/connectors.md, "What a webhook is answered").
 
 Errors answer ``{"error": code, "message": text}`` with the status of the exception's branch (see errors.py).
@@ -43,7 +45,7 @@ from backroom.adapters.db import rules as rules_db
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.inbox import record_input
 from backroom.bootstrap import Backroom, build
-from backroom.connectors import generic
+from backroom.connectors import checkouts, generic
 from backroom.connectors.routing import STORE_SLUG, shopify_store, woocommerce_store
 from backroom.connectors.shopify import webhooks as shopify_webhooks
 from backroom.connectors.woocommerce import webhooks as woo_webhooks
@@ -310,28 +312,79 @@ async def inbound_order(
     store: StoreHeader = None,
 ) -> InboundOutcome:
     """The same delivery id (else the same body) is imported once; repeats answer 200 with outcome 'duplicate'."""
-    secret = backroom.settings.inbound_secret.get_secret_value() if backroom.settings.inbound_secret else ""
-    if not secret:
-        raise ApiProblem(503, "inbound_not_configured", "inbound orders are disabled: set BACKROOM_INBOUND_SECRET")
-    slug = store_slug(backroom, store)
-    delivery = delivery_id.strip() if delivery_id else ""
-    if len(delivery) > MAX_DELIVERY_ID:
-        raise InvalidInput(f"{DELIVERY_HEADER} is longer than {MAX_DELIVERY_ID} characters",
-                           code="invalid_delivery_id")
-    body = await _read_body(request, MAX_INBOUND_BYTES)
-    entry = InboxEntry.from_raw(INBOUND_SOURCE, delivery or None, "order", body, dict(request.headers))
-
-    if not signature_matches(secret, body, signature):
-        await run_in_threadpool(_keep_rejected, backroom, slug, entry, SignatureInvalid.code)
-        log.info("inbound delivery %s rejected: %s", entry.source_id, SignatureInvalid.code)
-        raise SignatureInvalid(f"{SIGNATURE_HEADER} is missing or does not match the body")
-
+    slug, entry, body = await _signed_inbound(request, backroom, signature, delivery_id, store,
+                                              source=INBOUND_SOURCE, kind="order", what="orders")
     outcome = await run_in_threadpool(
         backroom.ingest_order, body, entry.headers, source=INBOUND_SOURCE, source_id=entry.source_id, store=slug
     )
     log.info("inbound delivery %s: %s (order %s, %s)", outcome.source_id, outcome.outcome, outcome.order_id,
              outcome.status)
     return InboundOutcome.model_validate(dataclasses.asdict(outcome))
+
+
+async def _signed_inbound(request: Request, backroom: Backroom, signature: str | None, delivery_id: str | None,
+                          store: str | None, *, source: str, kind: str,
+                          what: str) -> tuple[str, InboxEntry, bytes]:
+    """What every signed /inbound/* endpoint checks first: a secret is configured, the headers are usable, the body
+    is within the limit and signed (an unsigned or forged body is kept as 'rejected' and refused with 401)."""
+    secret = backroom.settings.inbound_secret.get_secret_value() if backroom.settings.inbound_secret else ""
+    if not secret:
+        raise ApiProblem(503, "inbound_not_configured", f"inbound {what} are disabled: set BACKROOM_INBOUND_SECRET")
+    slug = store_slug(backroom, store)
+    delivery = delivery_id.strip() if delivery_id else ""
+    if len(delivery) > MAX_DELIVERY_ID:
+        raise InvalidInput(f"{DELIVERY_HEADER} is longer than {MAX_DELIVERY_ID} characters",
+                           code="invalid_delivery_id")
+    body = await _read_body(request, MAX_INBOUND_BYTES)
+    entry = InboxEntry.from_raw(source, delivery or None, kind, body, dict(request.headers))
+    if not signature_matches(secret, body, signature):
+        await run_in_threadpool(_keep_rejected, backroom, slug, entry, SignatureInvalid.code)
+        log.info("inbound delivery %s rejected: %s", entry.source_id, SignatureInvalid.code)
+        raise SignatureInvalid(f"{SIGNATURE_HEADER} is missing or does not match the body")
+    return slug, entry, body
+
+
+# -- POST /inbound/checkouts ------------------------------------------------------------------------------------
+
+CheckoutResult = Literal["created", "updated", "completed", "deleted", "unchanged", "duplicate"]
+#: what recording a checkout did (the handler's words) → the answer's outcome; anything else is 'unchanged'
+_CHECKOUT_OUTCOMES: dict[str, CheckoutResult] = {
+    "created": "created", "updated": "updated", "completed": "completed", "deleted": "deleted"}
+
+
+class CheckoutOutcome(BaseModel):
+    outcome: CheckoutResult
+    detail: str = Field(description="what recording it did, e.g. 'unchanged: older than the version kept'")
+    source_id: str
+
+
+@inbound.post(
+    "/inbound/checkouts",
+    summary="Receive one checkout (a cart, for the abandoned-checkout flow), signed with the inbound secret",
+    responses={
+        400: {"description": "not a checkout we can accept, every problem listed (kept in the inbox as 'rejected')"},
+        401: {"description": "signature missing or wrong (kept in the inbox as 'rejected')"},
+        413: {"description": "body over 1 MB (not kept)"},
+        503: {"description": "no inbound secret configured"},
+    },
+)
+async def inbound_checkout(
+    request: Request,
+    backroom: BackroomDep,
+    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+    delivery_id: Annotated[str | None, Header(alias=DELIVERY_HEADER, description="dedupe key")] = None,
+    store: StoreHeader = None,
+) -> CheckoutOutcome:
+    """Recorded before the answer, through the same command as a Shopify checkout (its buyer enters the
+    abandoned-checkout flow in that transaction). The same delivery id (else the same body) is recorded once."""
+    slug, entry, body = await _signed_inbound(request, backroom, signature, delivery_id, store,
+                                              source=checkouts.SOURCE, kind=checkouts.KIND, what="checkouts")
+    out = await run_in_threadpool(backroom.ingest_webhook, checkouts.SOURCE, entry.source_id, checkouts.KIND, body,
+                                  entry.headers, slug, checkouts.map_checkout)
+    outcome: CheckoutResult = (
+        "duplicate" if out.outcome == "duplicate" else _CHECKOUT_OUTCOMES.get(out.detail, "unchanged"))
+    log.info("inbound checkout %s: %s", out.source_id, outcome)
+    return CheckoutOutcome(outcome=outcome, detail=out.detail or outcome, source_id=out.source_id)
 
 
 class WebhookReply(BaseModel):
