@@ -757,12 +757,20 @@ def flow_settings(settings: Settings, flows: list[Flow]) -> flows_service.FlowSe
     def unsubscribe_url(store_id: int, email: str) -> str:
         return f"{base}/unsubscribe/{unsubscribe_token(secret, store_id, email)}"
 
+    links = lifecycle.Links(m.product_url, m.review_url)
+    for name, pattern in (("product_url", m.product_url), ("review_url", m.review_url)):
+        try:
+            shown = links.of(pattern, "SKU-1", "#1001")
+        except (KeyError, IndexError, ValueError) as err:
+            raise ConfigurationError(f"marketing.{name} may only use {{sku}} and {{order_number}}: {pattern}") from err
+        if pattern and not shown.startswith(("https://", "http://")):
+            raise ConfigurationError(f"marketing.{name} must be an http(s) address: {pattern}")
     quiet = None
     if m.quiet_hours:
         start, end = (time.fromisoformat(part) for part in m.quiet_hours.split("-"))
         quiet = QuietHours(start, end)
     return flows_service.FlowSettings(tuple(flows), frozenset(m.enabled_flows), unsubscribe_url,
-                                      timedelta(hours=m.frequency_cap_h), quiet, m.batch)
+                                      timedelta(hours=m.frequency_cap_h), quiet, m.batch, links)
 
 
 def with_flows(rules_listener: Callable[[Any], Callable[[Any], Any]],

@@ -138,6 +138,9 @@ class MarketingConfig(BaseModel):
     batch: int = Field(200, ge=1)  # due enrollments taken per transaction
     frequency_cap_h: float = Field(16.0, ge=0)  # at most one marketing email per customer per this many hours
     quiet_hours: str = Field("21:00-08:00", pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])?$")
+    # links the post-purchase emails show, per product ({sku}, URL-encoded) and per order ({order_number}); "": none
+    product_url: str = ""  # e.g. https://shop.example.com/search?q={sku}
+    review_url: str = ""  # e.g. https://shop.example.com/products/{sku}#reviews
 
 
 @dataclass(frozen=True)

@@ -141,10 +141,35 @@ def test_a_delivered_order_gets_a_review_request_after_a_week_then_what_other_la
     assert "<li>Bulb <span" in cross.get_body(("html",)).get_content()  # type: ignore[union-attr]
     snapshot = scalar(app, "SELECT payload->'context'->'recommendations' FROM effects"
                            " WHERE key = :k", k=f"flow:post_purchase:enr-{enrollment_id}:step-5")
-    assert snapshot == [{"sku": "BULB", "title": "Bulb", "buyers": 2}, {"sku": "SHADE", "title": "Shade", "buyers": 1}]
+    assert snapshot == [{"sku": "BULB", "title": "Bulb", "buyers": 2, "url": ""},  # no product_url set: no link
+                        {"sku": "SHADE", "title": "Shade", "buyers": 1, "url": ""}]
     assert enrollments(app)[0][4:] == ("completed", "")
     assert rows(app, "SELECT template, sent_at FROM marketing_sends ORDER BY id") == [
         ("review_request", START + 7 * DAY), ("cross_sell", START + 21 * DAY)]
+
+
+def test_with_product_and_review_pages_set_the_emails_link_to_them(
+        database_url: str, tmp_path: Path, mail: MailCatcher, warehouse: HttpReceiver, clock: SimulatedClock) -> None:
+    app = build_app(database_url, tmp_path, mail, warehouse, clock, enabled_flows=FLOWS,
+                    product_url="https://shop.example.com/search?q={sku}",
+                    review_url="https://shop.example.com/review/{order_number}/{sku}")
+    try:
+        seed_catalog(app, {sku: (100, 0) for sku in SKUS})
+        seed_history(app)
+        subscribe(app, "ada@example.com")
+        delivered(app, order(app, "a-2", "ada@example.com", ("LAMP",)))
+        at(app, 7 * DAY)
+        at(app, 21 * DAY)
+        review, cross = marketing(mail)
+        assert "  1 x Lamp: review it at https://shop.example.com/review/%23a-2/LAMP\n" in text_of(review)
+        assert "just reply" not in text_of(review)
+        assert '<a href="https://shop.example.com/review/%23a-2/LAMP">write a review</a>' in \
+            review.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert "  Bulb (BULB): https://shop.example.com/search?q=BULB\n" in text_of(cross)
+        assert '<a href="https://shop.example.com/search?q=BULB">Bulb</a>' in \
+            cross.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    finally:
+        app.close()
 
 
 def test_with_nothing_to_recommend_the_cross_sell_is_skipped_with_its_reason(app: Backroom, mail: MailCatcher) -> None:

@@ -8,9 +8,10 @@ history and kept in the email it goes with."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from backroom.marketing.consent import Consent
 from backroom.marketing.enrollment import Enrollment, enroll
@@ -113,26 +114,47 @@ def _customer(uow: MarketingUnitOfWork, email: str) -> dict[str, Any]:
                            uow.clock.now())
 
 
-def email_extras(facts: Facts) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Links:
+    """Where the order-following emails point: a product's page and where to review it, as URL patterns with
+    ``{sku}`` (URL-encoded) and ``{order_number}``; "" shows no link."""
+
+    product: str = ""
+    review: str = ""
+
+    def of(self, pattern: str, sku: str, order_number: str = "") -> str:
+        return pattern.format(sku=quote(sku, safe=""), order_number=quote(order_number, safe="")) if pattern else ""
+
+
+def email_extras(facts: Facts, links: Links = Links()) -> dict[str, Any]:
     """What an order-following email shows besides the discount and the unsubscribe link: the order (its number,
-    lines, total) and, for a cross-sell, the recommendations as they were read for this send."""
+    lines, total, each line's product and review links) and, for a cross-sell, the recommendations as they were
+    read for this send, with their product links."""
     order = facts.objects.get("order")
     if not order or "number" not in order:
         return {}
+    number = order["number"]
     return {
         "customer_name": order.get("customer_name", ""),
-        "order_number": order["number"],
+        "order_number": number,
         "lines": [{"title": ln["title"] or ln["sku"], "sku": ln["sku"], "quantity": ln["quantity"],
-                   "unit_price": f"{ln['unit_price']:.2f}", "line_total": f"{ln['total']:.2f}"}
-                  for ln in order["lines"]],
+                   "unit_price": f"{ln['unit_price']:.2f}", "line_total": f"{ln['total']:.2f}",
+                   "url": links.of(links.product, ln["sku"], number),
+                   "review_url": links.of(links.review, ln["sku"], number)} for ln in order["lines"]],
         "currency": order["currency"],
         "total": f"{order['total']:.2f}",
-        "recommendations": [dict(r) for r in facts.recommendations or ()],
+        "recommendations": [{**r, "url": links.of(links.product, str(r["sku"]), number)}
+                            for r in facts.recommendations or ()],
     }
 
 
-def sample_extras() -> dict[str, Any]:
-    """What ``backroom flows preview`` adds for the order-following emails."""
-    return {"order_number": "#1001",
-            "recommendations": [{"sku": "BULB", "title": "LED bulb", "buyers": 12},
-                                {"sku": "CORD", "title": "Braided cord", "buyers": 7}]}
+def sample_extras(links: Links = Links(), lines: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What ``backroom flows preview`` adds for the order-following emails (``lines``: the sample's, given the
+    links the settings make)."""
+    number = "#1001"
+    return {"order_number": number,
+            "lines": [{**ln, "url": links.of(links.product, ln["sku"], number),
+                       "review_url": links.of(links.review, ln["sku"], number)} for ln in lines or []],
+            "recommendations": [{"sku": sku, "title": title, "buyers": buyers,
+                                 "url": links.of(links.product, sku, number)}
+                                for sku, title, buyers in (("BULB", "LED bulb", 12), ("CORD", "Braided cord", 7))]}

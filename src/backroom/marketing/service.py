@@ -51,6 +51,7 @@ class FlowSettings:
     cap: timedelta = timedelta(hours=16)
     quiet: QuietHours | None = field(default_factory=QuietHours)
     batch: int = 200
+    links: lifecycle.Links = field(default_factory=lifecycle.Links)  # product and review pages, for the emails
 
     def enabled_for(self, trigger: str) -> list[Flow]:
         return [f for f in self.flows if f.name in self.enabled and f.trigger.name == trigger]
@@ -253,7 +254,7 @@ def _send(tick: _Tick, p: _Pending, live: bool) -> None:
     url = tick.settings.unsubscribe_url(uow.store_id, p.stored.email)
     uow.request_effect(EffectRequest("email", p.send.message_key, AUTOMATION, {
         "template": p.send.template, "to": p.stored.email,
-        "context": {**email_context(checkout, discount, url), **lifecycle.email_extras(p.facts)},
+        "context": {**email_context(checkout, discount, url), **lifecycle.email_extras(p.facts, tick.settings.links)},
         "headers": {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     }))
     tick.sends.append(Sent(p.enrollment.id, p.flow.name, p.stored.email, p.send.message_key, p.send.template,

@@ -47,3 +47,29 @@ def test_an_unknown_flow_or_a_missing_unsubscribe_secret_stops_the_start() -> No
         flow_settings(s, all_flows(s))
     assert secret.value.message == ("marketing flows send a signed unsubscribe link: set "
                                     "BACKROOM_MARKETING__UNSUBSCRIBE_SECRET")
+
+
+@pytest.mark.parametrize(("field", "pattern", "refusal"), [
+    ("product_url", "https://shop.example.com/p/{handle}",
+     "marketing.product_url may only use {sku} and {order_number}: https://shop.example.com/p/{handle}"),
+    ("review_url", "javascript:alert({sku})",
+     "marketing.review_url must be an http(s) address: javascript:alert({sku})"),
+    ("review_url", "https://shop.example.com/{0}", "marketing.review_url may only use {sku} and {order_number}: "
+                                                    "https://shop.example.com/{0}"),
+])
+def test_a_product_or_review_link_that_is_not_a_usable_pattern_stops_the_start(field: str, pattern: str,
+                                                                                refusal: str) -> None:
+    s = Settings(marketing=MarketingConfig(enabled_flows=["post_purchase"], unsubscribe_secret=SecretStr("s"),
+                                           **{field: pattern}))
+    with pytest.raises(ConfigurationError) as err:
+        flow_settings(s, all_flows(s))
+    assert err.value.message == refusal
+
+
+def test_product_and_review_links_encode_the_sku_and_the_order_number() -> None:
+    s = Settings(marketing=MarketingConfig(enabled_flows=["post_purchase"], unsubscribe_secret=SecretStr("s"),
+                                           product_url="https://s.example/p/{sku}",
+                                           review_url="https://s.example/r?o={order_number}&p={sku}"))
+    links = flow_settings(s, all_flows(s)).links
+    assert links.of(links.product, "MUG 12/OZ", "#1001") == "https://s.example/p/MUG%2012%2FOZ"
+    assert links.of(links.review, "MUG 12/OZ", "#1001") == "https://s.example/r?o=%231001&p=MUG%2012%2FOZ"

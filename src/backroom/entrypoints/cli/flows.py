@@ -12,7 +12,7 @@ from backroom.bootstrap import all_flows, flow_rows
 from backroom.config import Settings
 from backroom.entrypoints.cli.common import backroom_app, console, exit_with_error, print_json, print_rows
 from backroom.errors import BackroomError
-from backroom.marketing.lifecycle import sample_extras
+from backroom.marketing.lifecycle import Links, sample_extras
 from backroom.marketing.model import Flow, SendEmail
 from backroom.marketing.service import sample_context
 
@@ -61,7 +61,9 @@ def preview(name: str = typer.Argument(..., help="a flow, or a template name"),
     renderer = _renderer(settings)
     template = _template(settings, renderer, name, step)
     try:
-        subject, text, page = renderer.render(template, {**sample_context(), **sample_extras()})
+        sample = sample_context()
+        links = Links(settings.marketing.product_url, settings.marketing.review_url)
+        subject, text, page = renderer.render(template, {**sample, **sample_extras(links, sample["lines"])})
     except TemplateError as err:  # a typo in an edited template: say where, before a customer's email fails
         exit_with_error(f"{template}: {type(err).__name__}: {err}", 5)
     if as_json:
