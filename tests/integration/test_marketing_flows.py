@@ -260,6 +260,23 @@ def test_a_reminder_asked_for_before_an_unsubscribe_or_a_bounce_is_cancelled_not
         ("cancelled", since, 0)]
 
 
+def test_a_later_platform_update_still_saying_subscribed_does_not_resubscribe_after_the_link(
+        app: Backroom, client: TestClient, mail: MailCatcher, shared_data: Path) -> None:
+    sample = json.loads((shared_data / SAMPLES / "CustomersCreate.json").read_text())
+    subscribed_customer(app, client, shared_data)  # Shopify: accepts marketing since 2021-12-31
+    token = unsubscribe_token(SECRET.encode(), app.store_id(None), "ada@example.com")
+    assert client.post(f"/unsubscribe/{token}").status_code == 200
+    stale = {**sample, "email": "ada@example.com", "accepts_marketing": True,
+             "updated_at": "2026-11-27T10:00:00+00:00"}  # the address changed; the consent did not
+    deliver(app, client, "customers/update", stale, "evt-customer-later")
+    assert app.consent_of("ada@example.com") == "unsubscribed"
+
+    again = {**stale, "updated_at": "2026-11-27T11:00:00+00:00", "accepts_marketing_updated_at": None,
+             "email_marketing_consent": {"state": "subscribed", "consent_updated_at": "2026-11-27T11:00:00+00:00"}}
+    deliver(app, client, "customers/update", again, "evt-customer-resubscribed")  # they opted in again there
+    assert app.consent_of("ada@example.com") == "subscribed"
+
+
 def test_a_forged_or_altered_unsubscribe_link_is_refused_and_changes_nothing(
         app: Backroom, client: TestClient, mail: MailCatcher, shared_data: Path) -> None:
     abandon(app, client, shared_data)

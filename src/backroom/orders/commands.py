@@ -204,6 +204,7 @@ class RecordCustomer(Command):
     name: str
     marketing_consent: MarketingConsent
     updated_at: datetime | None
+    consent_updated_at: datetime | None = None  # when the platform last changed the consent (Shopify says)
 
 
 @dataclass(frozen=True)

@@ -287,7 +287,8 @@ def _update_customer(found: CustomerProfile, cmd: commands.RecordCustomer, email
     if email != found.email and uow.customer_profiles.email_owner(email) not in (None, found.id):
         outcome = f"updated; email kept: {email} belongs to another customer"
         email = found.email
-    found.apply(email, cmd.name, cmd.marketing_consent, cmd.channel, cmd.external_id, cmd.updated_at)
+    found.apply(email, cmd.name, cmd.marketing_consent, cmd.channel, cmd.external_id, cmd.updated_at,
+                cmd.consent_updated_at)
     uow.customer_profiles.save(found)
     return outcome
 

@@ -318,8 +318,10 @@ def record_unsubscribe(engine: Engine, store_id: int, email: str, at: datetime) 
             return False
         customer_id = conn.execute(pg_insert(c).values(
             store_id=store_id, email=email, name="", created_at=at, marketing_consent=MarketingConsent.UNSUBSCRIBED,
+            unsubscribed_at=at,
         ).on_conflict_do_update(constraint="uq_customers_store_email",
-                                set_={"marketing_consent": MarketingConsent.UNSUBSCRIBED}).returning(c.c.id)
+                                set_={"marketing_consent": MarketingConsent.UNSUBSCRIBED, "unsubscribed_at": at})
+            .returning(c.c.id)
         ).scalar_one()
         conn.execute(pg_insert(t.events).values(
             store_id=store_id, name="customer_unsubscribed", at=at, subject_type="customer", subject_id=customer_id,

@@ -144,6 +144,8 @@ customers = Table(
     Column("external_id", Text, nullable=True),
     Column("marketing_consent", String(16), nullable=False, server_default="unknown"),
     _ts("platform_updated_at", nullable=True),
+    # when backroom's one-click link unsubscribed them: a platform's stale "subscribed" does not undo it
+    _ts("unsubscribed_at", nullable=True),
     UniqueConstraint("store_id", "email", name="uq_customers_store_email"),
     Index("uq_customers_store_channel_external", "store_id", "channel", "external_id", unique=True,
           postgresql_where=text("external_id IS NOT NULL")),

@@ -891,7 +891,7 @@ class SqlCustomerProfileRepository:
         if row is None:
             return None
         return CustomerProfile(row.store_id, row.email, row.name, MarketingConsent(row.marketing_consent),
-                               row.channel, row.external_id, row.platform_updated_at, row.id)
+                               row.channel, row.external_id, row.platform_updated_at, row.id, row.unsubscribed_at)
 
     def email_owner(self, email: str) -> int | None:
         c = t.customers
@@ -917,7 +917,8 @@ class SqlCustomerProfileRepository:
 
 def _profile_values(p: CustomerProfile) -> dict[str, Any]:
     return {"email": p.email, "name": p.name, "marketing_consent": p.marketing_consent.value, "channel": p.channel,
-            "external_id": p.external_id, "platform_updated_at": p.platform_updated_at}
+            "external_id": p.external_id, "platform_updated_at": p.platform_updated_at,
+            "unsubscribed_at": p.unsubscribed_at}
 
 
 class SqlPlatformStockRepository:

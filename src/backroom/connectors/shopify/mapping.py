@@ -193,7 +193,9 @@ def customer_command(payload: dict[str, Any]) -> commands.RecordCustomer:
     return commands.RecordCustomer(
         CHANNEL, _exact_id(payload, "Shopify customer id"), str(payload.get("email") or "").lower(),
         " ".join(p for p in (payload.get("first_name"), payload.get("last_name")) if p), consent(payload),
-        optional_timestamp(payload.get("updated_at"), "Shopify customer updated_at"))
+        optional_timestamp(payload.get("updated_at"), "Shopify customer updated_at"),
+        optional_timestamp((payload.get("email_marketing_consent") or {}).get("consent_updated_at")
+                           or payload.get("accepts_marketing_updated_at"), "Shopify consent_updated_at"))
 
 
 def consent(customer: dict[str, Any]) -> MarketingConsent:
