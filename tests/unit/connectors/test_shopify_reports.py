@@ -96,9 +96,11 @@ def test_a_checkout_deletion_names_only_the_checkout(shared_data: Path) -> None:
 
 @pytest.mark.parametrize("topic", ["customers/create", "customers/update"])
 def test_the_sample_customer_maps_with_its_legacy_consent(shared_data: Path, topic: str) -> None:
-    # email_marketing_consent is null in the sample: accepts_marketing (true) decides
+    # email_marketing_consent is null in the sample: accepts_marketing (true) decides, and
+    # accepts_marketing_updated_at says when the consent last changed (the same moment as the update here)
     assert map_webhook(topic, sample(shared_data, "CustomersCreate.json")) == commands.RecordCustomer(
-        "shopify", "706405506930370084", "bob@biller.com", "Bob Biller", MarketingConsent.SUBSCRIBED, SAMPLE_TIME)
+        "shopify", "706405506930370084", "bob@biller.com", "Bob Biller", MarketingConsent.SUBSCRIBED, SAMPLE_TIME,
+        SAMPLE_TIME)
 
 
 @pytest.mark.parametrize(("consent", "accepts", "expected"), [
@@ -116,6 +118,14 @@ def test_marketing_consent_reads_the_current_field_before_the_legacy_one(
     mapped = map_webhook("customers/update", json.dumps(payload).encode())
     assert isinstance(mapped, commands.RecordCustomer)
     assert mapped.marketing_consent == expected
+
+
+def test_when_the_consent_last_changed_is_read_from_the_current_field_first(shared_data: Path) -> None:
+    payload = {**sample_json(shared_data, "CustomersCreate.json"), "email_marketing_consent": {
+        "state": "subscribed", "consent_updated_at": "2026-11-27T11:00:00Z"}}
+    mapped = map_webhook("customers/update", json.dumps(payload).encode())
+    assert isinstance(mapped, commands.RecordCustomer)
+    assert mapped.consent_updated_at == datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("topic", ["inventory_items/create", "inventory_items/update"])
