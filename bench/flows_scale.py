@@ -29,8 +29,8 @@ Prints one ``name value`` line per figure and writes the same (plus machine info
 bench/results/flows_scale.json (or --out); the phases done so far are written there after each one, so a run stopped
 early leaves its figures (``"complete": false``).
 
-Time: on the 2-core development machine (shared, noisy) the default 100,000 takes about an hour (setup ~2 min,
-the three ticks ~6 + 10 + ~20 min, the two drains ~11 min each); ``--enrollments 1000`` about 40 s.
+Time: on the 2-core development machine (shared, noisy) the default 100,000 takes about 35 min (setup ~3 min,
+the three ticks ~1 + 3 + 5 min, the two drains ~11 min each); ``--enrollments 1000`` about 30 s.
 """
 
 from __future__ import annotations
