@@ -742,9 +742,8 @@ def flow_settings(settings: Settings, flows: list[Flow]) -> flows_service.FlowSe
         raise ConfigurationError(f"marketing.enabled_flows: {', '.join(unwired)} cannot run yet (only flows triggered "
                                  f"by {', '.join(sorted(WIRED_TRIGGERS))} enroll customers today; docs/flows.md)")
     renderer = TemplateRenderer(settings.smtp.templates_dir)
-    lacking = [f"{f.name}: {step.template} ({', '.join(renderer.missing(step.template))})" for f in flows
-               if f.name in m.enabled_flows for step in f.steps
-               if isinstance(step, SendEmail) and renderer.missing(step.template)]
+    lacking = [f"{f.name}: {step.template} ({', '.join(files)})" for f in flows if f.name in m.enabled_flows
+               for step in f.steps if isinstance(step, SendEmail) and (files := renderer.missing(step.template))]
     if lacking:  # an email that cannot be rendered would fail at every send: say so at start
         raise ConfigurationError("marketing.enabled_flows send emails with no template: " + "; ".join(lacking)
                                  + " (add the files to BACKROOM_SMTP__TEMPLATES_DIR; docs/flows.md)")

@@ -245,6 +245,7 @@ def test_a_reminder_asked_for_before_an_unsubscribe_or_a_bounce_is_cancelled_not
     app.advance_flows()  # the tick asks for the reminder; the worker has not sent it yet
     assert rows(app, "SELECT key, status FROM effects WHERE kind = 'email'") == [
         ("flow:abandoned_checkout:enr-1:step-2", "pending")]
+    assert rows(app, "SELECT message_key FROM marketing_sends") == [("flow:abandoned_checkout:enr-1:step-2",)]
     if since == "unsubscribed":
         token = unsubscribe_token(SECRET.encode(), app.store_id(None), "ada@example.com")
         assert client.post(f"/unsubscribe/{token}").status_code == 200
@@ -258,6 +259,7 @@ def test_a_reminder_asked_for_before_an_unsubscribe_or_a_bounce_is_cancelled_not
     assert marketing(mail) == []
     assert rows(app, "SELECT status, last_error, attempts FROM effects WHERE kind = 'email'") == [
         ("cancelled", since, 0)]
+    assert rows(app, "SELECT count(*) FROM marketing_sends") == [(0,)]  # the cap and attribution never count it
 
 
 def test_a_later_platform_update_still_saying_subscribed_does_not_resubscribe_after_the_link(

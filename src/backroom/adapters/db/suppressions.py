@@ -35,7 +35,8 @@ def suppress_refused_recipient(conn: Connection, row: Any, err: PermanentEffectE
 
 def marketing_guard(conn: Connection, row: Any) -> str | None:
     """The effect runner's last look before a marketing email goes (``guards``): its address was suppressed, or its
-    customer unsubscribed, since the tick asked for it (a retry can come hours later) → why it must not go."""
+    customer unsubscribed, since the tick asked for it (a retry can come hours later) → why it must not go. Its
+    row in the send ledger goes with it, in the transaction that cancels the effect."""
     if row.automation != MARKETING_AUTOMATION:
         return None  # transactional mail ignores marketing consent and is still attempted to a suppressed address
     email = str(row.payload.get("to", "")).lower()
@@ -44,7 +45,11 @@ def marketing_guard(conn: Connection, row: Any) -> str | None:
         select(literal(1)).where(s.c.store_id == row.store_id, s.c.email == email).exists().label("suppressed"),
         select(literal(1)).where(c.c.store_id == row.store_id, c.c.email == email,
                                  c.c.marketing_consent == "unsubscribed").exists().label("unsubscribed"))).one()
-    return "suppressed" if found.suppressed else "unsubscribed" if found.unsubscribed else None
+    held = "suppressed" if found.suppressed else "unsubscribed" if found.unsubscribed else None
+    if held is not None:  # it never went: out of the send ledger, so neither the cap nor attribution counts it
+        m = t.marketing_sends
+        conn.execute(delete(m).where(m.c.store_id == row.store_id, m.c.message_key == row.key))
+    return held
 
 
 def known_address(conn: Connection, store_id: int, email: str) -> bool:

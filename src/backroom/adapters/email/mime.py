@@ -69,8 +69,9 @@ def _text_part(subtype: str, content: str) -> bytes:
     raw = content.replace("\r\n", "\n").replace("\r", "\n")
     if not raw.endswith("\n"):
         raw += "\n"
-    if raw.isascii() and all(len(line) <= 76 and line == line.rstrip() for line in raw.split("\n")) \
-            and "\n.\n" not in raw:  # plain 7bit needs no encoding at all
+    # plain 7bit needs no encoding at all (smtplib dot-stuffs lines that start with "."); trailing blanks would not
+    # survive every relay, so a line with them goes quoted-printable
+    if raw.isascii() and all(len(line) <= 76 and line == line.rstrip() for line in raw.split("\n")):
         body, encoding = raw.encode("ascii"), b"7bit"
     else:
         body, encoding = binascii.b2a_qp(raw.encode("utf-8"), istext=True), b"quoted-printable"
