@@ -69,7 +69,6 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from backroom.adapters.db import marketing as marketing_db
 from backroom.adapters.email.smtp import SmtpSender
 from backroom.bootstrap import Backroom, build
 from backroom.config import EffectSettings, MarketingConfig, Settings, SmtpSettings, WarehouseSettings
@@ -77,8 +76,6 @@ from backroom.connectors.webhook_mappers import MAPPERS
 from backroom.customers.timezones import zone_for
 from backroom.demo.online_retail import COLUMNS, UK, Invoice, Kind, open_text, parse_rows
 from backroom.demo.replay import STORE, Recorder, ReplayReport, _catalog, _days, _Replay, _runs
-from backroom.marketing.attribution import attribute
-from backroom.marketing.funnel import FunnelRow, funnel
 from backroom.marketing.quiet_hours import QuietHours
 from backroom.marketing.unsubscribe import unsubscribe_token
 from backroom.shared.clock import SimulatedClock
@@ -500,7 +497,7 @@ def replay(path: Path, p: Parameters, *, database_url: str | None = None, home: 
         mail.at(clock.now())
         run.timed("drain", app.drain)  # the last day's transactional mail
         replay_s = time.perf_counter() - started - setup_s
-        rows = funnel_rows(app, store_id)
+        rows = app.flow_funnel(store=STORE)  # what `backroom flows funnel --json` prints
         checks = check(app, store_id, world, mail.log())
         tampered = check(app, store_id, world, tamper(mail.log())) if tamper is not None else None
         server = mail.stats()
@@ -535,21 +532,6 @@ def replay(path: Path, p: Parameters, *, database_url: str | None = None, home: 
 
 
 # -- the funnel ---------------------------------------------------------------------------------------------------
-
-
-def funnel_rows(app: Backroom, store_id: int) -> list[dict[str, Any]]:
-    """What ``backroom flows funnel --json`` prints, computed the same way."""
-    enrollments = marketing_db.enrollments(app.engine, store_id)
-    touches, orders = marketing_db.touches_and_orders(app.engine, store_id)
-    conversions = [c for c in (attribute(o, touches) for o in orders) if c is not None]
-    return [_row(r) for r in funnel(enrollments, conversions).values()]
-
-
-def _row(r: FunnelRow) -> dict[str, Any]:  # as entrypoints/cli/flows.py's _row
-    return {"flow": r.flow, "enrolled": r.enrolled, "sent": r.sent, "skipped": dict(r.skipped),
-            "deferred": dict(r.deferred), "exited": dict(r.exited), "completed": r.completed,
-            "unsubscribed": r.unsubscribed, "converted": r.converted,
-            "revenue": {currency: str(total) for currency, total in r.revenue.items()}}
 
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -85,7 +85,10 @@ class SqlMarketingRepository:
             select(d).where(d.c.store_id == store, d.c.key.in_(keys)))} if keys else {}
         status = {r.key: str(r.status) for r in self.uow.execute(
             select(e.c.key, e.c.status).where(e.c.store_id == store, e.c.key.in_(keys)))} if keys else {}
-        return Snapshot(consent, frozenset(suppressed_emails(self.uow, emails)),
+        sup = t.email_suppressions  # addresses that hard-bounced (adapters/db/suppressions.py)
+        bounced = frozenset(self.uow.execute(select(sup.c.email).where(
+            sup.c.store_id == store, sup.c.email.in_(emails))).scalars())
+        return Snapshot(consent, bounced,
                         customer_zones(self.uow, store, emails), orders_since,
                         self._checkouts([s.subject_id for s in by_checkout]), orders, purchases, orders_after,
                         discounts, status)
@@ -187,7 +190,7 @@ class SqlMarketingRepository:
             (self.uow.store_id, int(x.enrollment_id), x.flow, x.email, x.message_key, x.template, x.kind, x.shadow,
              x.sent_at) for x in sends], tail=_ONCE_PER_MESSAGE)
 
-    def discount(self, key: str) -> Discount | None:
+    def _discount(self, key: str) -> Discount | None:
         d = t.marketing_discounts
         row = self.uow.execute(select(d).where(d.c.store_id == self.uow.store_id, d.c.key == key)).first()
         return Discount(row.key, row.code, int(row.percent), row.expires_at) if row is not None else None
@@ -199,7 +202,7 @@ class SqlMarketingRepository:
             "pct": discount.percent, "exp": discount.expires_at, "now": self.uow._now}).first()
         if made is not None:
             return discount
-        found = self.discount(discount.key)
+        found = self._discount(discount.key)
         assert found is not None
         return found
 
@@ -378,16 +381,3 @@ def _iso(at: datetime | None) -> str | None:
 
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
-
-
-# -- suppressions (adapters/db/suppressions.py) --------------------------------------------------------------------
-
-
-def suppressed_emails(uow: SqlUnitOfWork, emails: list[str]) -> set[str]:
-    """Which of these addresses (lower case, as enrollments keep them) are suppressed in the unit of work's store:
-    a flow's facts read ``hard_bounced`` from it, one query per batch."""
-    if not emails:
-        return set()
-    s = t.email_suppressions
-    return set(uow.execute(select(s.c.email).where(s.c.store_id == uow.store_id,
-                                                   s.c.email.in_(sorted(set(emails))))).scalars())
