@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from backroom.connectors.generic import json_object
+from backroom.connectors.generic import StrictModel, json_object, problems
 from backroom.customers.model import MarketingConsent
 from backroom.errors import InvalidInput
 from backroom.orders.checkouts import CheckoutLine
@@ -30,24 +30,20 @@ Channel = Literal["inbound", "woocommerce"]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-class CheckoutLineIn(_In):
+class CheckoutLineIn(StrictModel):
     sku: Annotated[str, Field(min_length=1, max_length=100)]
     quantity: Annotated[int, Field(gt=0, le=100_000)]
     unit_price: Money
     title: Annotated[str, Field(max_length=500)] = ""
 
 
-class CheckoutDeletionIn(_In):
+class CheckoutDeletionIn(StrictModel):
     id: Annotated[str, Field(min_length=1, max_length=200)]
     channel: Channel = "inbound"
     deleted: Literal[True]
 
 
-class CheckoutIn(_In):
+class CheckoutIn(StrictModel):
     id: Annotated[str, Field(min_length=1, max_length=200)]
     channel: Channel = "inbound"
     email: Annotated[str, Field(pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$", max_length=320)] = ""
@@ -104,12 +100,6 @@ def checkout_from(data: Any) -> RecordCheckout | DeleteCheckout:
         return CheckoutIn.model_validate(data).to_command()
     except ValidationError as err:
         raise InvalidInput(f"invalid checkout: {problems(err)}", code="invalid_checkout") from err
-
-
-def problems(err: ValidationError) -> str:
-    """Every problem, each at its field (``lines.0.quantity: Input should be greater than 0``)."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-                     for e in err.errors(include_url=False))
 
 
 def map_checkout(_topic: str, body: bytes, _source_ref: str) -> RecordCheckout | DeleteCheckout:

@@ -22,11 +22,13 @@ from backroom.orders.model import Address, OrderLine, PaymentState
 MAX_LINES = 5000
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """An input model: unknown fields ignored, strings stripped (the order and checkout formats)."""
+
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
-class AddressIn(_Strict):
+class AddressIn(StrictModel):
     name: str = ""
     line1: str = ""
     line2: str = ""
@@ -41,14 +43,14 @@ class AddressIn(_Strict):
                        self.area, self.phone)
 
 
-class LineIn(_Strict):
+class LineIn(StrictModel):
     sku: Annotated[str, Field(min_length=1, max_length=100)]
     quantity: Annotated[int, Field(gt=0, le=100_000)]
     unit_price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
     title: str = ""
 
 
-class OrderIn(_Strict):
+class OrderIn(StrictModel):
     id: Annotated[str, Field(min_length=1, max_length=200)]
     number: str | None = None
     email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
@@ -115,10 +117,13 @@ def order_from(data: Any, channel: str, source_ref: str, label: str = "invalid o
     try:
         return OrderIn.model_validate(data).to_command(channel, source_ref)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in err.errors(include_url=False)
-        )
-        raise InvalidInput(f"{label}: {problems}", code="invalid_order") from err
+        raise InvalidInput(f"{label}: {problems(err)}", code="invalid_order") from err
+
+
+def problems(err: ValidationError) -> str:
+    """Every problem, each at its field (``lines.0.quantity: Input should be greater than 0``)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                     for e in err.errors(include_url=False))
 
 
 def parse_order(body: bytes | str, channel: str = "api", source_ref: str = "") -> IncomingOrder:
