@@ -57,8 +57,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from pydantic import SecretStr
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.marketing import enrollment_json
@@ -165,6 +166,7 @@ class TimedEmail:
     call_s: float = 0.0
     calls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    sample: bytes = b""  # the last message built (the SMTP ceiling sends copies of it)
 
     def __post_init__(self) -> None:
         build_message = self.sender.build
@@ -172,7 +174,9 @@ class TimedEmail:
         def timed_build(payload: dict[str, Any], key: str) -> Any:
             started = time.perf_counter()
             try:
-                return build_message(payload, key)
+                built = build_message(payload, key)
+                self.sample = built.data
+                return built
             finally:
                 spent = time.perf_counter() - started
                 with self.lock:
@@ -259,6 +263,51 @@ def measured(phase: Phase, mail: MailServer, statements: Iterator[int], postmast
     pg_after = postgres_cpu_s(postmaster)
     phase.add(Phase(time.perf_counter() - wall, time.process_time() - cpu, mail.stats()["cpu_s"] - smtp,
                     None if pg is None or pg_after is None else pg_after - pg, next(statements) - stmt - 1))
+
+
+def count_statements(counter: Iterator[int]) -> None:
+    """Count every statement this process sends through psycopg's (sync) cursors: SQLAlchemy's, and those the hot
+    paths send to psycopg directly (the bulk writes, the effect runner's claim and "done", the last look). The
+    procrastinate worker's own queries go through its async pool and are not counted."""
+    for name in ("execute", "executemany"):
+        original = getattr(psycopg.Cursor, name)
+
+        def counted(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            next(counter)
+            return __original(self, *args, **kwargs)
+
+        setattr(psycopg.Cursor, name, counted)
+
+
+# -- the SMTP server's own ceiling ----------------------------------------------------------------------------------
+
+
+def smtp_ceiling(port: int, message: bytes, connections: int, count: int) -> float:
+    """Messages per second the server accepts from a sender that does nothing else: ``count`` copies of one message
+    backroom built (the same bytes but for a fresh Message-ID each), over ``connections`` pooled smtplib sessions
+    (the drain's concurrency), each message on one session. What no sender on this machine can beat."""
+    import smtplib
+
+    head, sep, rest = message.partition(b"Message-ID: ")
+    rest = rest.split(b"\r\n", 1)[1]
+    per = count // connections
+
+    def send(n: int) -> None:
+        smtp = smtplib.SMTP("127.0.0.1", port, local_hostname="bench.localhost")
+        try:
+            for i in range(per):
+                smtp.sendmail("orders@example.com", ["ceiling@example.com"],
+                              head + sep + f"<ceiling.{n}.{i}@bench>\r\n".encode() + rest)
+        finally:
+            smtp.quit()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
 
 
 # -- setup ----------------------------------------------------------------------------------------------------------
@@ -412,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
 
         postmaster = postmaster_pid(app)
         statements = itertools.count()
-        event.listen(app.engine, "before_cursor_execute", lambda *_: next(statements))
+        count_statements(statements)
         for label, at, drain in (("09:00 enter the wait", timedelta(0), False),
                                  ("10:00 first reminder", timedelta(hours=1), True),
                                  ("09:00+1d discount + second reminder", timedelta(hours=24), True)):
@@ -448,18 +497,27 @@ def main(argv: list[str] | None = None) -> int:
         completed = int(scalar(app, "SELECT count(*) FROM marketing_enrollments WHERE store_id = :s AND"
                                     " state = 'completed'", s=store_id))
         sends = int(scalar(app, "SELECT count(*) FROM marketing_sends WHERE store_id = :s", s=store_id))
+        server = mail.stats()  # what backroom sent (the ceiling's messages come after)
+        ceiling, ceiling_count = Phase(), min(max(int(server["received"]), 2000), 20_000)
+        say(f"the SMTP server's ceiling: {ceiling_count} copies of a reminder over {args.concurrency} sessions")
+        with measured(ceiling, mail, statements, postmaster):
+            smtp_ceiling(mail.port, email.sample, args.concurrency, ceiling_count)
+        ceiling_count = int(mail.stats()["received"]) - int(server["received"])
         info = machine(app, app.embedded is not None)
     finally:
         app.close()
         if not args.keep:
             shutil.rmtree(home, ignore_errors=True)
-    server = mail.stop()
+    mail.stop()
 
     steps = sum(counts.get(what, 0) for what in STEP_DONE)
     emails = int(server["received"])
     figures: dict[str, Any] = {
         "steps_per_s": round(steps / ticks.wall_s, 1),
         "emails_per_s": round(emails / drains.wall_s, 1),
+        # the same server, sent pre-built messages by a sender doing nothing else, over as many sessions
+        "smtp_ceiling_per_s": round(ceiling_count / ceiling.wall_s, 1),
+        "drain_share_of_ceiling": round(emails / drains.wall_s / (ceiling_count / ceiling.wall_s), 3),
         "wakes_per_s": round(tick.taken / ticks.wall_s, 1),
         "enrollments": args.enrollments,
         "steps": steps,
@@ -489,13 +547,24 @@ def main(argv: list[str] | None = None) -> int:
         "bench_cpu_share_of_drain_wall": round(drains.bench_cpu_s / drains.wall_s, 3) if drains.wall_s else None,
         "postgres_cpu_share_of_drain_wall": (round(drains.postgres_cpu_s / drains.wall_s, 3)
                                              if drains.wall_s and drains.postgres_cpu_s is not None else None),
+        # CPU per email: this process (backroom: worker, runner, render, smtplib), the SMTP server, PostgreSQL
+        "drain_backroom_cpu_ms_per_email": round(drains.bench_cpu_s / max(1, emails) * 1000, 3),
+        "drain_smtp_server_cpu_ms_per_email": round(drains.smtp_cpu_s / max(1, emails) * 1000, 3),
+        "drain_postgres_cpu_ms_per_email": (round(drains.postgres_cpu_s / max(1, emails) * 1000, 3)
+                                            if drains.postgres_cpu_s is not None else None),
+        "ceiling": {**ceiling.as_dict(), "messages": ceiling_count,
+                    "sender_cpu_ms_per_email": round(ceiling.bench_cpu_s / max(1, ceiling_count) * 1000, 3),
+                    "smtp_server_cpu_ms_per_email": round(ceiling.smtp_cpu_s / max(1, ceiling_count) * 1000, 3),
+                    "smtp_server_cpu_share_of_wall": round(ceiling.smtp_cpu_s / ceiling.wall_s, 3)},
     }
     for name, value in figures.items():
         print(f"{name} {value}")
     for name in ("tick_ms_per_wake", "tick_statements_per_wake", "drain_ms_per_email", "drain_statements_per_email",
-                 "email_render_ms", "email_smtp_ms"):
+                 "email_render_ms", "email_smtp_ms", "drain_backroom_cpu_ms_per_email",
+                 "drain_smtp_server_cpu_ms_per_email", "drain_postgres_cpu_ms_per_email",
+                 "smtp_server_cpu_share_of_drain_wall"):
         print(f"{name} {where[name]}")
-    for phase in ("tick", "drain"):
+    for phase in ("tick", "drain", "ceiling"):
         for name, value in where[phase].items():
             print(f"{phase}_{name} {value}")
     ok = (emails == int(server["unique"]) == sends == 2 * args.enrollments and pending == 0

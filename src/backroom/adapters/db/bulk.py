@@ -11,8 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Json, Jsonb
 from sqlalchemy import Connection
+
+
+def driver(conn: Connection) -> psycopg.Connection[Any]:
+    """The psycopg connection under a SQLAlchemy one, for statements run often enough that SQLAlchemy's handling of
+    each (compiling, caching, result wrapping) would cost more than the database; same transaction, same adapters
+    (orjson for JSON, set by the dialect)."""
+    return conn.connection.driver_connection  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ def insert_rows(
     sql = (f"INSERT INTO {table} ({', '.join(c.name for c in columns)})"
            f" SELECT {selects} FROM unnest({arrays}) AS u({', '.join(names)}) {tail}")
     params = [[_adapt(v, c.type) for v in values] for c, values in zip(columns, zip(*rows, strict=True), strict=True)]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver(conn).cursor()
     cursor.execute(sql.encode(), params)
     return list(cursor.fetchall()) if cursor.description else []
 
@@ -54,7 +62,7 @@ def update_rows(conn: Connection, table: str, key: Col, columns: Sequence[Col], 
     sql = (f"UPDATE {table} SET {', '.join(sets + ([also] if also else []))}"
            f" FROM unnest({arrays}) AS u({', '.join(names)}) WHERE {table}.{key.name} = u.{names[0]}")
     params = [[_adapt(v, c.type) for v in values] for c, values in zip(cols, zip(*rows, strict=True), strict=True)]
-    conn.connection.driver_connection.cursor().execute(sql.encode(), params)  # type: ignore[union-attr]
+    driver(conn).cursor().execute(sql.encode(), params)
 
 
 def _adapt(value: Any, sql_type: str) -> Any:

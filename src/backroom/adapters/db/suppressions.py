@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, literal, select, union_all
+from sqlalchemy import Connection, Engine, bindparam, delete, func, literal, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db import tables as t
+from backroom.adapters.db.bulk import driver
 from backroom.marketing.service import AUTOMATION as MARKETING_AUTOMATION
 from backroom.service_layer.effects import PermanentEffectError, RecipientRefused
 
@@ -33,6 +34,14 @@ def suppress_refused_recipient(conn: Connection, row: Any, err: PermanentEffectE
                            source="smtp", at=now)
 
 
+# asked before every marketing email: straight to psycopg, prepared once per connection (adapters/db/bulk.py)
+_HELD = (b"SELECT EXISTS (SELECT 1 FROM email_suppressions WHERE store_id = %(store)s AND email = %(email)s),"
+         b" EXISTS (SELECT 1 FROM customers WHERE store_id = %(store)s AND email = %(email)s"
+         b" AND marketing_consent = 'unsubscribed')")
+_UNSENT = delete(t.marketing_sends).where(t.marketing_sends.c.store_id == bindparam("store"),
+                                          t.marketing_sends.c.message_key == bindparam("key"))
+
+
 def marketing_guard(conn: Connection, row: Any) -> str | None:
     """The effect runner's last look before a marketing email goes (``guards``): its address was suppressed, or its
     customer unsubscribed, since the tick asked for it (a retry can come hours later) → why it must not go. Its
@@ -40,15 +49,11 @@ def marketing_guard(conn: Connection, row: Any) -> str | None:
     if row.automation != MARKETING_AUTOMATION:
         return None  # transactional mail ignores marketing consent and is still attempted to a suppressed address
     email = str(row.payload.get("to", "")).lower()
-    s, c = t.email_suppressions, t.customers
-    found = conn.execute(select(
-        select(literal(1)).where(s.c.store_id == row.store_id, s.c.email == email).exists().label("suppressed"),
-        select(literal(1)).where(c.c.store_id == row.store_id, c.c.email == email,
-                                 c.c.marketing_consent == "unsubscribed").exists().label("unsubscribed"))).one()
-    held = "suppressed" if found.suppressed else "unsubscribed" if found.unsubscribed else None
+    found = driver(conn).execute(_HELD, {"store": row.store_id, "email": email}, prepare=True).fetchone()
+    suppressed, unsubscribed = found if found is not None else (False, False)
+    held = "suppressed" if suppressed else "unsubscribed" if unsubscribed else None
     if held is not None:  # it never went: out of the send ledger, so neither the cap nor attribution counts it
-        m = t.marketing_sends
-        conn.execute(delete(m).where(m.c.store_id == row.store_id, m.c.message_key == row.key))
+        conn.execute(_UNSENT, {"store": row.store_id, "key": row.key})
     return held
 
 

@@ -7,6 +7,7 @@ import contextlib
 import re
 import smtplib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formatdate, parseaddr
 from pathlib import Path
@@ -101,6 +102,36 @@ class Outgoing:
     message_id: str
 
 
+#: an address with nothing to parse: no display name, comment, quoting or brackets; ASCII (most are)
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+
+
+def envelope_address(address: str) -> str:
+    """The bare address of a header value (``Ana <ana@example.com>`` → ``ana@example.com``)."""
+    return address if _PLAIN_ADDRESS.fullmatch(address) else parseaddr(address)[1]
+
+
+class _Session(smtplib.SMTP):
+    """smtplib's session without its parse of a plain envelope address (``quoteaddr`` runs the RFC 2822 address
+    parser on both addresses of every message, a tenth of an email's CPU); anything else goes the stdlib's way."""
+
+    def mail(self, sender: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        if not _PLAIN_ADDRESS.fullmatch(sender) or any(o.lower() == "smtputf8" for o in options):
+            return super().mail(sender, options)
+        self.putcmd("mail", f"FROM:<{sender}>" + _options(self, options))
+        return self.getreply()
+
+    def rcpt(self, recip: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        if not _PLAIN_ADDRESS.fullmatch(recip):
+            return super().rcpt(recip, options)
+        self.putcmd("rcpt", f"TO:<{recip}>" + _options(self, options))
+        return self.getreply()
+
+
+def _options(smtp: smtplib.SMTP, options: Sequence[str]) -> str:
+    return " " + " ".join(options) if options and smtp.does_esmtp else ""
+
+
 def message_id(key: str) -> str:
     return "<" + re.sub(r"[^A-Za-z0-9._-]", ".", key) + "@backroom>"
 
@@ -111,6 +142,7 @@ class SmtpSender:
         self.renderer = renderer or TemplateRenderer(settings.templates_dir)
         self._idle: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
+        self._sender = envelope_address(settings.sender)
 
     def build(self, payload: dict[str, Any], key: str) -> Outgoing:
         subject, text, html = self.renderer.render(payload["template"], payload["context"])
@@ -122,7 +154,7 @@ class SmtpSender:
         headers += [("Date", formatdate(localtime=False)), ("Message-ID", mid), ("Idempotency-Key", key)]
         files = [Attachment(a["filename"], a["content_type"], a["content"].encode())  # made with the effect
                  for a in payload.get("attachments", ())]
-        return Outgoing(parseaddr(self.settings.sender)[1], parseaddr(payload["to"])[1],
+        return Outgoing(self._sender, envelope_address(payload["to"]),
                         compose(headers, text, html, files), mid)
 
     def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
@@ -169,7 +201,7 @@ class SmtpSender:
 
     def _open(self) -> smtplib.SMTP:
         s = self.settings
-        smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s, local_hostname="backroom.localhost")
+        smtp = _Session(s.host, s.port, timeout=s.timeout_s, local_hostname="backroom.localhost")
         if s.starttls:
             smtp.starttls()
         if s.username and s.password:
