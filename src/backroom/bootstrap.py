@@ -273,7 +273,7 @@ class Backroom:
         touches, orders = marketing_db.touches_and_orders(self.engine, store_id)
         conversions = [c for c in (attribute(o, touches) for o in orders)
                        if c is not None and (not flow or c.flow == flow)]
-        rows = funnel(enrollments, conversions)
+        rows = funnel(enrollments, conversions, marketing_db.withheld_messages(self.engine, store_id))
         if flow is not None and flow not in rows:
             rows[flow] = FunnelRow(flow)
         return [funnel_row(r) for r in rows.values()]

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, insert
+from tests.conftest import rows
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.email.catcher import MailCatcher
 from backroom.bootstrap import Backroom
 from backroom.marketing.service import AUTOMATION as MARKETING
-from tests.conftest import rows
 
 pytestmark = pytest.mark.integration
 

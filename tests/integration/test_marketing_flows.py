@@ -261,6 +261,8 @@ def test_a_reminder_asked_for_before_an_unsubscribe_or_a_bounce_is_cancelled_not
     assert rows(app, "SELECT status, last_error, attempts FROM effects WHERE kind = 'email'") == [
         ("cancelled", since, 0)]
     assert rows(app, "SELECT count(*) FROM marketing_sends") == [(0,)]  # the cap and attribution never count it
+    [row] = app.flow_funnel("abandoned_checkout")  # nor does the funnel: skipped, and why
+    assert (row["sent"], row["skipped"]) == (0, {since: 1})
 
 
 def test_a_later_platform_update_still_saying_subscribed_does_not_resubscribe_after_the_link(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -26,11 +26,14 @@ class FunnelRow:
     unsubscribed: int = 0
 
 
-def funnel(enrollments: Iterable[Enrollment], conversions: Iterable[Conversion] = ()) -> dict[str, FunnelRow]:
+def funnel(enrollments: Iterable[Enrollment], conversions: Iterable[Conversion] = (),
+           withheld: Mapping[str, str] = {}) -> dict[str, FunnelRow]:
+    """``withheld``: message key → why the worker's last look cancelled an email the flow asked for (the address was
+    suppressed or unsubscribed in between); such an email counts as skipped for that reason, not sent."""
     rows: dict[str, FunnelRow] = {}
     for enrollment in enrollments:
         row = rows.setdefault(enrollment.flow, FunnelRow(enrollment.flow))
-        _count(row, enrollment)
+        _count(row, enrollment, withheld)
     for conversion in conversions:
         row = rows.setdefault(conversion.flow, FunnelRow(conversion.flow))
         row.converted += 1
@@ -39,10 +42,12 @@ def funnel(enrollments: Iterable[Enrollment], conversions: Iterable[Conversion] 
     return rows
 
 
-def _count(row: FunnelRow, enrollment: Enrollment) -> None:
+def _count(row: FunnelRow, enrollment: Enrollment, withheld: Mapping[str, str]) -> None:
     row.enrolled += 1
     for entry in enrollment.history:
-        if entry.what is Happened.SENT:
+        if entry.what is Happened.SENT and entry.key in withheld:
+            row.skipped[withheld[entry.key]] += 1
+        elif entry.what is Happened.SENT:
             row.sent += 1
         elif entry.what is Happened.SKIPPED:
             row.skipped[entry.reason] += 1

@@ -10,7 +10,7 @@ from tests.unit.marketing.flow_fixtures import DAY, HOUR, T0, facts, flow, start
 
 from backroom.marketing.attribution import Conversion, PlacedOrder, Touch
 from backroom.marketing.consent import Consent
-from backroom.marketing.enrollment import Enrollment
+from backroom.marketing.enrollment import Enrollment, Happened
 from backroom.marketing.funnel import FunnelRow, funnel
 from backroom.marketing.steps import Facts, Send, defer, run
 
@@ -65,3 +65,14 @@ def test_revenue_is_kept_per_currency_and_per_flow() -> None:
     assert rows["win_back"].revenue == {"EUR": Decimal("15.50"), "GBP": Decimal("20.00")}
     assert (rows["win_back"].converted, rows["win_back"].enrolled) == (3, 0)
     assert rows["post_purchase"].revenue == {"EUR": Decimal("1.00")}
+
+
+def test_an_email_the_worker_withheld_at_the_last_look_counts_as_skipped_for_its_reason_not_sent() -> None:
+    ok = facts()
+    two_sent = walk(started(enrollment_id="1"), (0 * HOUR, ok), (HOUR, ok), (HOUR, ok), (24 * HOUR, ok),
+                    (24 * HOUR, ok), (24 * HOUR, ok))
+    assert [e.key for e in two_sent.history if e.what is Happened.SENT] == [
+        "flow:abandoned_checkout:enr-1:step-2", "flow:abandoned_checkout:enr-1:step-5"]
+    rows = funnel([two_sent], withheld={"flow:abandoned_checkout:enr-1:step-5": "suppressed",
+                                        "flow:abandoned_checkout:enr-9:step-2": "unsubscribed"})
+    assert (rows["abandoned_checkout"].sent, rows["abandoned_checkout"].skipped) == (1, Counter({"suppressed": 1}))

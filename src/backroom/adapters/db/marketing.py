@@ -19,8 +19,9 @@ from backroom.marketing.attribution import PlacedOrder, Touch
 from backroom.marketing.consent import Consent
 from backroom.marketing.enrollment import Enrollment, Entry, Happened, State
 from backroom.marketing.ports import Discount, LapseCandidate, PlatformCustomer, Sent, Snapshot, StoredEnrollment
+from backroom.marketing.service import AUTOMATION
 from backroom.orders.checkouts import Checkout
-from backroom.service_layer.effects import AutomationMode
+from backroom.service_layer.effects import AutomationMode, EffectStatus
 
 if TYPE_CHECKING:
     from backroom.adapters.db.uow import SqlUnitOfWork
@@ -339,6 +340,15 @@ def enrollments(engine: Engine, store_id: int, flow: str | None = None) -> list[
         query = query.where(m.c.flow == flow)
     with engine.connect() as conn:
         return [enrollment_from_json(v) for v in conn.execute(query).scalars()]
+
+
+def withheld_messages(engine: Engine, store_id: int) -> dict[str, str]:
+    """Flow emails the effect worker's last look cancelled: message key → why (``suppressed``, ``unsubscribed``)."""
+    e = t.effects
+    with engine.connect() as conn:
+        return {r.key: r.last_error or "withheld" for r in conn.execute(select(e.c.key, e.c.last_error).where(
+            e.c.store_id == store_id, e.c.kind == "email", e.c.automation == AUTOMATION,
+            e.c.status == EffectStatus.CANCELLED))}
 
 
 def touches_and_orders(engine: Engine, store_id: int) -> tuple[list[Touch], list[PlacedOrder]]:
