@@ -117,7 +117,8 @@ class HttpReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/fulfillment"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # a short poll: shutdown() waits for the loop to look again (0.5 s by default, at every test's teardown)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def wait_for(self, count: int, timeout_s: float) -> bool:
         """Block until at least `count` requests have arrived (event-driven: no fixed sleeps)."""

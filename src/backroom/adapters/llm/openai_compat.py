@@ -8,6 +8,7 @@ import logging
 
 import httpx
 
+from backroom.adapters.tls import tls_context
 from backroom.config import LlmSettings
 
 log = logging.getLogger(__name__)
@@ -17,8 +18,9 @@ class ChatCompletions:
     def __init__(self, settings: LlmSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
         key = settings.api_key.get_secret_value() if settings.api_key else ""
-        self.client = httpx.Client(base_url=(settings.url or "").rstrip("/"), timeout=settings.timeout_s,
-                                   transport=transport, headers={"Authorization": f"Bearer {key}"} if key else {})
+        self.client = httpx.Client(verify=tls_context(), base_url=(settings.url or "").rstrip("/"),
+                                   timeout=settings.timeout_s, transport=transport,
+                                   headers={"Authorization": f"Bearer {key}"} if key else {})
 
     def complete(self, system: str, user: str) -> str | None:
         try:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from backroom.adapters.tls import tls_context
 from backroom.config import SlackSettings
 from backroom.errors import ConfigurationError, EffectFailed
 
@@ -16,7 +17,7 @@ class SlackSender:
     def __init__(self, settings: SlackSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
         self._transport = transport
-        self.client = httpx.Client(timeout=settings.timeout_s, transport=transport)
+        self.client = httpx.Client(verify=tls_context(), timeout=settings.timeout_s, transport=transport)
 
     def url_for(self, channel: str) -> str:
         named = self.settings.channels.get(channel) or self.settings.channels.get(channel.lstrip("#"))
@@ -38,5 +39,6 @@ class SlackSender:
         return {"status": response.status_code}
 
     def close(self) -> None:
-        old, self.client = self.client, httpx.Client(timeout=self.settings.timeout_s, transport=self._transport)
+        old, self.client = self.client, httpx.Client(verify=tls_context(), timeout=self.settings.timeout_s,
+                                                     transport=self._transport)
         old.close()

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from backroom.adapters.tls import tls_context
 from backroom.config import RulesSettings
 from backroom.errors import ConfigurationError, EffectFailed
 from backroom.shared.hashing import sign
@@ -27,7 +28,7 @@ class WebhookCaller:
     def __init__(self, settings: RulesSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
         self._transport = transport
-        self.client = httpx.Client(timeout=settings.webhook_timeout_s, transport=transport)
+        self.client = httpx.Client(verify=tls_context(), timeout=settings.webhook_timeout_s, transport=transport)
 
     def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
         if self.settings.webhook_secret is None:
@@ -47,7 +48,8 @@ class WebhookCaller:
         return {"status": response.status_code}
 
     def close(self) -> None:
-        old, self.client = self.client, httpx.Client(timeout=self.settings.webhook_timeout_s, transport=self._transport)
+        old, self.client = self.client, httpx.Client(verify=tls_context(), timeout=self.settings.webhook_timeout_s,
+                                                     transport=self._transport)
         old.close()
 
 

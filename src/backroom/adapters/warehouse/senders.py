@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from backroom.adapters.tls import tls_context
 from backroom.config import WarehouseSettings
 from backroom.errors import ConfigurationError, EffectFailed
 from backroom.shared.hashing import sign
@@ -31,11 +32,12 @@ class HttpWarehouse:
         self.url = settings.url
         self.secret = settings.secret.get_secret_value()
         self._timeout_s, self._transport = settings.timeout_s, transport
-        self.client = httpx.Client(timeout=settings.timeout_s, transport=transport)
+        self.client = httpx.Client(verify=tls_context(), timeout=settings.timeout_s, transport=transport)
 
     def close(self) -> None:
         """Release pooled connections; the sender stays usable (a fresh client connects on the next call)."""
-        old, self.client = self.client, httpx.Client(timeout=self._timeout_s, transport=self._transport)
+        old, self.client = self.client, httpx.Client(verify=tls_context(), timeout=self._timeout_s,
+                                                     transport=self._transport)
         old.close()
 
     def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
