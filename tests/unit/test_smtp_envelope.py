@@ -10,8 +10,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from backroom.adapters.email.catcher import free_port
-from backroom.adapters.email.smtp import SmtpSender, envelope_address
+from backroom.adapters.email.smtp import SmtpSender, _Session, envelope_address
 from backroom.config import SmtpSettings
+from backroom.service_layer.effects import RecipientRefused
 
 
 @pytest.mark.parametrize(("header", "address"), [
@@ -28,21 +29,35 @@ def test_the_envelope_address_of_a_header_value_is_what_the_stdlib_parser_finds(
 
 
 class Envelopes:
-    def __init__(self) -> None:
+    """Records each accepted message's envelope; refuses the recipients in ``refuse`` with their reply; offers
+    PIPELINING when ``pipelining``."""
+
+    def __init__(self, pipelining: bool = False) -> None:
         self.seen: list[tuple[str, list[str], list[str]]] = []
+        self.bodies: list[bytes] = []
+        self.refuse: dict[str, str] = {}
+        self.pipelining = pipelining
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.seen.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options)))
+        self.bodies.append(envelope.original_content)
         return "250 OK"
 
 
-@pytest.fixture
-def envelopes() -> Iterator[tuple[Envelopes, int]]:
-    handler, port = Envelopes(), free_port()
+@pytest.fixture(params=[False, True], ids=["one-by-one", "pipelined"])
+def envelopes(request: pytest.FixtureRequest) -> Iterator[tuple[Envelopes, int]]:
+    handler, port = Envelopes(pipelining=request.param), free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -51,17 +66,64 @@ def envelopes() -> Iterator[tuple[Envelopes, int]]:
         controller.stop()
 
 
+def email(to: str, body: str = "Hello") -> dict[str, Any]:
+    return {"to": to, "template": "message", "context": {"subject": "Hi", "body": body}}
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every write of the client's sessions (a write is a round trip when a reply is awaited after it)."""
+    sent: list[bytes] = []
+    original = _Session.send
+
+    def send(self: _Session, data: Any) -> None:
+        sent.append(data if isinstance(data, bytes) else str(data).encode())
+        original(self, data)
+
+    monkeypatch.setattr(_Session, "send", send)
+    return sent
+
+
 def test_mail_from_and_rcpt_to_carry_the_bare_addresses_and_the_size_option(
-        envelopes: tuple[Envelopes, int]) -> None:
+        envelopes: tuple[Envelopes, int], writes: list[bytes]) -> None:
     handler, port = envelopes
     sender = SmtpSender(SmtpSettings(host="127.0.0.1", port=port, sender="Backroom Store <orders@example.com>"))
     try:
         for n, to in enumerate(["ana@example.com", "Bob Stone <bob@example.com>", '"odd name"@example.com']):
-            sender({"to": to, "template": "message", "context": {"subject": "Hi", "body": "Hello"}}, f"k-{n}")
+            sender(email(to, body=".a line starting with a dot\n.\nand a lone one"), f"k-{n}")
+        opened = len(writes)
+        sender(email("dan@example.com"), "k-3")
+        per_message = len(writes) - opened
     finally:
         sender.close()
     assert [(mail_from, rcpts) for mail_from, rcpts, _ in handler.seen] == [
         ("orders@example.com", ["ana@example.com"]),
         ("orders@example.com", ["bob@example.com"]),
-        ("orders@example.com", ['"odd name"@example.com'])]
+        ("orders@example.com", ['"odd name"@example.com']),
+        ("orders@example.com", ["dan@example.com"])]
     assert all(len(options) == 1 and options[0].startswith("SIZE=") for _, _, options in handler.seen)
+    assert b"\r\n.a line starting with a dot\r\n.\r\nand a lone one\r\n" in handler.bodies[0]  # un-stuffed
+    # pipelined: the three commands in one write, then the message; otherwise one write each
+    assert per_message == (2 if handler.pipelining else 4)
+
+
+def test_a_refused_recipient_is_a_hard_bounce_or_a_retry_and_the_session_goes_on(
+        envelopes: tuple[Envelopes, int]) -> None:
+    handler, port = envelopes
+    handler.refuse = {"gone@example.com": "550 5.1.1 <gone@example.com>: user unknown",
+                      "busy@example.com": "450 4.2.1 mailbox busy"}
+    sender = SmtpSender(SmtpSettings(host="127.0.0.1", port=port))
+    try:
+        with pytest.raises(RecipientRefused) as refused:
+            sender(email("gone@example.com"), "k-1")
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as busy:
+            sender(email("busy@example.com"), "k-2")
+        sender(email("ana@example.com"), "k-3")
+        pooled = len(sender._idle)
+    finally:
+        sender.close()
+    assert (refused.value.recipient, refused.value.hard_bounce) == ("gone@example.com", True)
+    assert refused.value.reply == "550 5.1.1 <gone@example.com>: user unknown"
+    assert busy.value.recipients == {"busy@example.com": (450, b"4.2.1 mailbox busy")}
+    assert [rcpts for _, rcpts, _ in handler.seen] == [["ana@example.com"]]
+    assert pooled == 1  # one session served all three: a refusal leaves it usable
