@@ -20,17 +20,23 @@ Measured, separately:
   SMTP sessions) after the 10:00 and the next day's tick: ``emails_per_s`` = emails accepted by the SMTP server per
   second of drain.
 
+Then the SMTP server's own ceiling (``smtp_ceiling_per_s``): copies of a message backroom built, a fresh Message-ID
+each, pushed at the same server over as many sessions by a sender doing nothing else; ``drain_share_of_ceiling`` is
+``emails_per_s`` over it (1.0: the SMTP server is the bottleneck).
+
 Where the time goes: CPU seconds of this process, of the SMTP server and of PostgreSQL (its processes' /proc
-counters, when it is the embedded server) in each phase, statements per wake and per email, and the email
-executor's time split between rendering the message and the rest of the call (the SMTP conversation, and the wait
-for the GIL the worker's threads share).
+counters, when it is the embedded server) in each phase and per email, statements per wake and per email (counted
+at psycopg's cursor, so the statements hot paths send to psycopg directly count too), and the email executor's
+time split between rendering the message and the rest of the call (the SMTP conversation, and the wait for the GIL
+the worker's threads share).
 
 Prints one ``name value`` line per figure and writes the same (plus machine info and checks) as JSON to
 bench/results/flows_scale.json (or --out); the phases done so far are written there after each one, so a run stopped
 early leaves its figures (``"complete": false``).
 
-Time: on the 2-core development machine (shared, noisy) the default 100,000 takes about 35 min (setup ~3 min,
-the three ticks ~1 + 3 + 5 min, the two drains ~11 min each); ``--enrollments 1000`` about 30 s.
+Time: on the 2-core development machine (shared, noisy) the default 100,000 takes about 25 min (setup ~2 min,
+the three ticks ~1 + 3 + 4 min, the two drains ~4.5 min each, the ceiling 20 s); ``--enrollments 2000`` about
+45 s.
 """
 
 from __future__ import annotations

@@ -236,6 +236,28 @@ def test_unsubscribing_through_the_link_between_steps_stops_the_flow_but_not_ord
         "Your order #1001 is confirmed"]
 
 
+def test_a_shopify_buyer_who_ticked_the_marketing_box_at_checkout_is_reminded_without_a_customer_record(
+        app: Backroom, client: TestClient, mail: MailCatcher, shared_data: Path) -> None:
+    seed_catalog(app, {"LAMP": (5, 0)})
+    deliver(app, client, "checkouts/create", checkout(shared_data, buyer_accepts_marketing=True), "evt-checkout")
+    assert rows(app, "SELECT email, marketing_consent FROM customers") == [("ada@example.com", "subscribed")]
+
+    at(app, timedelta(hours=1))
+
+    assert [m["Message-ID"] for m in marketing(mail)] == [REMINDER]
+
+
+def test_a_shopify_checkout_without_the_box_ticked_subscribes_nobody(
+        app: Backroom, client: TestClient, mail: MailCatcher, shared_data: Path) -> None:
+    seed_catalog(app, {"LAMP": (5, 0)})
+    deliver(app, client, "checkouts/create", checkout(shared_data, buyer_accepts_marketing=False), "evt-checkout")
+
+    at(app, timedelta(hours=1))
+
+    assert rows(app, "SELECT count(*) FROM customers") == [(0,)]
+    assert marketing(mail) == []
+
+
 @pytest.mark.parametrize("since", ["unsubscribed", "suppressed"])
 def test_a_reminder_asked_for_before_an_unsubscribe_or_a_bounce_is_cancelled_not_sent(
         app: Backroom, client: TestClient, mail: MailCatcher, shared_data: Path, since: str) -> None:

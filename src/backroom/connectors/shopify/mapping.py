@@ -166,7 +166,9 @@ def _shop_currency(item: dict[str, Any], field: str) -> str:
 
 def checkout_command(payload: dict[str, Any]) -> commands.RecordCheckout:
     """A checkout as the abandoned-cart flows need it: who (email, name), what (lines, total) and where to send
-    them back (``abandoned_checkout_url``). Shopify names it by ``id`` (its delete carries nothing else)."""
+    them back (``abandoned_checkout_url``). Shopify names it by ``id`` (its delete carries nothing else).
+    ``buyer_accepts_marketing: true`` (the buyer ticked the store's marketing box) is an opt-in; false says
+    nothing (the box was not shown, or an earlier consent stands)."""
     customer = payload.get("customer") or {}
     address = payload.get("billing_address") or payload.get("shipping_address") or {}
     name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p) or address.get("name")
@@ -179,7 +181,9 @@ def checkout_command(payload: dict[str, Any]) -> commands.RecordCheckout:
         lines=tuple(_checkout_line(i) for i in payload.get("line_items") or [] if isinstance(i, dict)),
         recovery_url=str(payload.get("abandoned_checkout_url") or ""), started_at=started,
         updated_at=optional_timestamp(payload.get("updated_at"), "Shopify checkout updated_at") or started,
-        completed_at=optional_timestamp(payload.get("completed_at"), "Shopify checkout completed_at"))
+        completed_at=optional_timestamp(payload.get("completed_at"), "Shopify checkout completed_at"),
+        marketing_consent=(MarketingConsent.SUBSCRIBED if payload.get("buyer_accepts_marketing") is True
+                           else MarketingConsent.UNKNOWN))
 
 
 def _checkout_line(item: dict[str, Any]) -> CheckoutLine:
