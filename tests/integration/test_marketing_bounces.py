@@ -13,9 +13,21 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from tests.conftest import API_TOKEN, AUTH, INBOUND_SECRET, HttpReceiver, TestClient, api_client, rows, scalar
+from tests.conftest import (
+    API_TOKEN,
+    AUTH,
+    INBOUND_SECRET,
+    HttpReceiver,
+    TestClient,
+    api_client,
+    rows,
+    scalar,
+    seed_catalog,
+)
 from tests.fakes.imap_server import FakeImapServer
 from tests.integration.test_marketing_flows import SHOPIFY, START, abandon, at, build_app, cli, enrollment
+from tests.integration.test_platform_checkouts_customers_stock import shopify_order
+from tests.integration.test_platform_payments_refunds import deliver
 from tests.integration.test_support_imap import use_imap
 from tests.unit.marketing.test_bounces import dsn, recipient
 
@@ -96,8 +108,7 @@ def test_a_550_to_rcpt_fails_the_email_once_suppresses_the_address_and_ends_the_
     assert suppressions(app) == [(ADA, "hard_bounce", "smtp",
                                   "550 5.1.1 <ada@example.com>: Recipient address rejected: User unknown",
                                   START + timedelta(hours=1))]
-    assert rows(app, "SELECT reason_code, title, status FROM review_items WHERE subject_type = 'effect'") == [
-        ("email_failed", "email refused for good", "open")]
+    assert rows(app, "SELECT count(*) FROM review_items") == [(0,)]  # nothing for a person to do: it is suppressed
     assert enrollment(app)[3:5] == ("waiting", START + timedelta(hours=24))
 
     at(app, timedelta(hours=24))  # the next wake reads the suppression: no code, no second reminder
@@ -108,6 +119,21 @@ def test_a_550_to_rcpt_fails_the_email_once_suppresses_the_address_and_ends_the_
     assert mail.rcpts == [ADA]
     funnel = json.loads(cli(app, "flows", "funnel", "--flow", "abandoned_checkout", "--json").stdout)
     assert (funnel[0]["sent"], funnel[0]["exited"]) == (1, {"bounced": 1})
+
+
+def test_an_order_confirmation_refused_for_good_suppresses_the_address_and_goes_to_review(
+        app: Backroom, client: TestClient, mail: RefusingMail, shared_data: Path) -> None:
+    mail.refuse[ADA] = "550 5.1.1 <ada@example.com>: Recipient address rejected: User unknown"
+    seed_catalog(app, {"LAMP": (5, 0)})
+
+    deliver(app, client, "orders/create", shopify_order(1001), "evt-order")
+    app.drain()
+
+    assert mail.rcpts == [ADA]
+    assert [(status, attempts) for _, status, attempts in email_effects(app)] == [("failed", 1)]
+    assert [email for email, *_ in suppressions(app)] == [ADA]
+    assert rows(app, "SELECT reason_code, title, status FROM review_items WHERE subject_type = 'effect'") == [
+        ("email_failed", "email refused for good", "open")]  # the customer never heard: someone should
 
 
 def test_a_450_to_rcpt_is_retried_until_the_attempts_run_out_and_suppresses_nobody(

@@ -26,12 +26,16 @@ def record_suppression(conn: Connection, store_id: int, email: str, *, reason: s
                  .on_conflict_do_update(constraint="uq_email_suppressions_store_email", set_=values))
 
 
-def suppress_refused_recipient(conn: Connection, row: Any, err: PermanentEffectError, now: datetime) -> None:
+def suppress_refused_recipient(conn: Connection, row: Any, err: PermanentEffectError, now: datetime) -> bool:
     """The effect runner's hook for email (``on_permanent``): a hard bounce at SMTP time suppresses the address in
-    the transaction that fails the effect."""
-    if isinstance(err, RecipientRefused) and err.hard_bounce:
-        record_suppression(conn, int(row.store_id), err.recipient, reason=HARD_BOUNCE, detail=err.reply,
-                           source="smtp", at=now)
+    the transaction that fails the effect. For a marketing email that settles it (True: no review item, the
+    suppression list shows it); a transactional one (an order's confirmation) still goes to review, so that someone
+    can reach the customer another way."""
+    if not (isinstance(err, RecipientRefused) and err.hard_bounce):
+        return False
+    record_suppression(conn, int(row.store_id), err.recipient, reason=HARD_BOUNCE, detail=err.reply,
+                       source="smtp", at=now)
+    return bool(row.automation == MARKETING_AUTOMATION)
 
 
 # asked before every marketing email: straight to psycopg, prepared once per connection (adapters/db/bulk.py)

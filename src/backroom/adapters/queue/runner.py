@@ -41,8 +41,10 @@ _DONE_ONE = (f"UPDATE effects SET status = '{EffectStatus.DONE}', attempts = %s,
 #: (a warehouse, a platform API, a recorder) sets ``batch_safe = True``: its effects share one transaction per job.
 Executor = Callable[[dict[str, Any], str], dict[str, Any] | None]
 #: what else a permanent refusal of an effect of that kind records, in the transaction that fails it:
-#: (connection, the effect's row, the error, now) — an email's hard bounce suppresses the address
-OnPermanent = Callable[[Any, Any, PermanentEffectError, datetime], None]
+#: (connection, the effect's row, the error, now) — an email's hard bounce suppresses the address. True: that
+#: settles it, nothing is left for a person (no review item, no alert): a marketing email to an address that does
+#: not exist, now suppressed
+OnPermanent = Callable[[Any, Any, PermanentEffectError, datetime], bool]
 #: (connection, effect row) → why the effect must not run any more (it is cancelled), or None to run it
 Guard = Callable[[Any, Any], str | None]
 
@@ -153,8 +155,9 @@ class EffectRunner:
         if attempts >= row.max_attempts or permanent:
             conn.execute(update(e).where(e.c.id == row.id).values(
                 status=EffectStatus.FAILED, attempts=attempts, last_error=error, done_at=now))
-            if isinstance(err, PermanentEffectError) and row.kind in self.on_permanent:
-                self.on_permanent[row.kind](conn, row, err, now)
+            if (isinstance(err, PermanentEffectError) and row.kind in self.on_permanent
+                    and self.on_permanent[row.kind](conn, row, err, now)):
+                return "failed"
             reason = FAILURE_REASONS.get(row.kind, ReasonCode.FULFILLMENT_FAILED)
             title = (f"{row.kind.replace('_', ' ')} refused for good" if permanent
                      else f"{row.kind.replace('_', ' ')} failed after {attempts} attempts")
