@@ -36,6 +36,7 @@ from backroom.adapters.warehouse.senders import CsvWarehouse, HttpWarehouse
 from backroom.alerts.model import remember_misses
 from backroom.config import Settings
 from backroom.connectors import reconcile
+from backroom.connectors.consent import PlatformConsent
 from backroom.connectors.discounts import PlatformDiscounts
 from backroom.connectors.generic import parse_order
 from backroom.connectors.ignored import Ignored
@@ -260,7 +261,8 @@ class Backroom:
         if secret is None:
             raise ConfigurationError("unsubscribe links need BACKROOM_MARKETING__UNSUBSCRIBE_SECRET")
         store_id, email = read_unsubscribe_token(secret.get_secret_value().encode(), token)
-        return email, marketing_db.record_unsubscribe(self.engine, store_id, email, self.clock.now())
+        return email, marketing_db.record_unsubscribe(self.engine, store_id, email, self.clock.now(),
+                                                      self.settings.effects.max_attempts)
 
     def flow_funnel(self, flow: str | None = None, store: str | None = None) -> list[dict[str, Any]]:
         """Per flow (or one flow): enrolled, sent, skipped and deferred by reason, exits by reason, completed,
@@ -834,10 +836,11 @@ def default_executors(settings: Settings, engine: Engine | None = None) -> dict[
         "email": SmtpSender(settings.smtp), "fulfillment_request": warehouse, "fulfillment_cancel": warehouse,
         "slack_message": SlackSender(settings.slack), "webhook_call": WebhookCaller(settings.rules)}
     if engine is not None:
-        sync = PlatformSync(settings, functools.partial(connected_account, engine, settings))
+        account_of = functools.partial(connected_account, engine, settings)
+        sync = PlatformSync(settings, account_of)
         executors |= {"platform_fulfillment": sync, "platform_cancel": sync,
-                      "platform_discount": PlatformDiscounts(settings, functools.partial(connected_account, engine,
-                                                                                         settings))}
+                      "platform_discount": PlatformDiscounts(settings, account_of),
+                      "platform_consent": PlatformConsent(settings, account_of)}
     return executors
 
 

@@ -25,8 +25,11 @@ from backroom.adapters.email.catcher import MailCatcher
 from backroom.bootstrap import Backroom, build, connected_account
 from backroom.config import MarketingConfig, ShopifySettings, WooCommerceSettings
 from backroom.connectors.discounts import PlatformDiscounts
-from backroom.emulator.shopify import EmulatedDiscount, ShopifyEmulator
+from backroom.customers.model import MarketingConsent
+from backroom.emulator.shopify import EmulatedCustomer, EmulatedDiscount, ShopifyEmulator
 from backroom.emulator.woocommerce import EmulatedCoupon, WooCommerceEmulator
+from backroom.marketing.unsubscribe import unsubscribe_token
+from backroom.orders.commands import RecordCustomer
 from backroom.shared.clock import SimulatedClock
 
 pytestmark = pytest.mark.integration
@@ -281,3 +284,62 @@ def test_a_store_without_a_connection_keeps_its_code_in_backroom_and_sends_it_at
         assert "deferred" not in [what for what, _ in history(app)]
     finally:
         app.close()
+
+
+# -- an unsubscribe recorded on the platform too ----------------------------------------------------------------------
+
+
+def click_unsubscribe(app: Backroom, email: str = "ada@example.com") -> bool:
+    return app.unsubscribe(unsubscribe_token(SECRET.encode(), app.store_id(), email))[1]
+
+
+def consent_effects(app: Backroom) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in rows(app, "SELECT key, automation, status, attempts FROM effects"
+                                        " WHERE kind = 'platform_consent' ORDER BY id")]
+
+
+def test_an_unsubscribe_through_the_link_is_recorded_on_the_customers_shopify_record_once(
+        on_shopify: tuple[Backroom, TestClient], shopify: ShopifyEmulator) -> None:
+    app, _ = on_shopify
+    ada = shopify.add_customer("ada@example.com")
+    app.handle(RecordCustomer("shopify", ada, "ada@example.com", "Ada", MarketingConsent.SUBSCRIBED, None))
+    clicked_at = app.clock.now()
+
+    assert click_unsubscribe(app) is True
+    app.drain()
+    assert click_unsubscribe(app) is False  # already unsubscribed: nothing more to tell Shopify
+    app.drain()
+
+    assert shopify.customer(ada) == EmulatedCustomer(ada, "ada@example.com", "UNSUBSCRIBED",
+                                                     clicked_at.isoformat().replace("+00:00", "Z"))
+    assert consent_effects(app) == [
+        (f"consent:unsubscribe:shopify-{ada}:{clicked_at.isoformat()}", "marketing_emails", "done", 1)]
+    assert shopify.requests.count("CustomerEmailMarketingConsentUpdate") == 1
+
+
+def test_a_customer_backroom_knows_only_by_email_is_unsubscribed_here_and_nothing_is_sent_to_shopify(
+        on_shopify: tuple[Backroom, TestClient], shopify: ShopifyEmulator) -> None:
+    app, _ = on_shopify
+    app.handle(RecordCustomer("woocommerce", "cust-7", "ada@example.com", "Ada", MarketingConsent.SUBSCRIBED, None))
+
+    assert click_unsubscribe(app) is True
+    app.drain()
+
+    assert app.consent_of("ada@example.com") == "unsubscribed"
+    assert consent_effects(app) == []
+    assert "CustomerEmailMarketingConsentUpdate" not in shopify.requests
+
+
+def test_in_shadow_mode_the_unsubscribe_holds_here_and_shopify_is_not_told(
+        on_shopify: tuple[Backroom, TestClient], shopify: ShopifyEmulator) -> None:
+    app, _ = on_shopify
+    queries.set_automation_mode(app.engine, app.store_id(), "marketing_emails", "shadow")
+    ada = shopify.add_customer("ada@example.com")
+    app.handle(RecordCustomer("shopify", ada, "ada@example.com", "Ada", MarketingConsent.SUBSCRIBED, None))
+
+    click_unsubscribe(app)
+    app.drain()
+
+    assert app.consent_of("ada@example.com") == "unsubscribed"
+    assert [status for _, _, status, _ in consent_effects(app)] == ["shadowed"]
+    assert shopify.customer(ada).marketing_state == "SUBSCRIBED"

@@ -99,6 +99,14 @@ class EmulatedDiscount:
 
 
 @dataclass(frozen=True)
+class EmulatedCustomer:
+    id: str
+    email: str
+    marketing_state: str  # SUBSCRIBED, NOT_SUBSCRIBED, UNSUBSCRIBED, PENDING
+    consent_updated_at: str  # ISO 8601, as the last change said ("" when never)
+
+
+@dataclass(frozen=True)
 class EmulatedOrder:
     id: str
     name: str
@@ -236,6 +244,7 @@ class ShopifyEmulator(ServedApp):
         self._levels: dict[tuple[str, str], int] = {}
         self._idempotent: dict[str, dict[str, Any]] = {}
         self._discounts: dict[str, EmulatedDiscount] = {}
+        self._customers: dict[str, EmulatedCustomer] = {}
         self._subscriptions: list[tuple[str, str, str]] = []  # (id, topic enum, uri)
         self._bucket = float(bucket_max)
         self._bucket_at = self._clock.now()
@@ -322,6 +331,13 @@ class ShopifyEmulator(ServedApp):
             if not any(t == enum and u == uri for _, t, u in self._subscriptions):
                 self._subscriptions.append((self._gid("WebhookSubscription", self._new_id()), enum, uri))
 
+    def add_customer(self, email: str, marketing_state: str = "SUBSCRIBED") -> str:
+        """A customer with this email marketing state; its id."""
+        with self._lock:
+            customer = EmulatedCustomer(self._new_id(), email, marketing_state, "")
+            self._customers[customer.id] = customer
+            return customer.id
+
     def set_inventory(self, sku: str, available: int, location_id: str | None = None) -> str:
         """Set a SKU's available quantity at a location (the default one); its inventory item id."""
         with self._lock:
@@ -380,6 +396,10 @@ class ShopifyEmulator(ServedApp):
         with self._lock:
             return [EmulatedFulfillment(f.id, order_id, f.company, f.number, f.url, f.notify_customer)
                     for f in self._order(order_id).fulfillments]
+
+    def customer(self, customer_id: str) -> EmulatedCustomer:
+        with self._lock:
+            return self._customers[customer_id]
 
     def discount_codes(self) -> list[EmulatedDiscount]:
         with self._lock:
@@ -691,6 +711,27 @@ class ShopifyEmulator(ServedApp):
         self._discounts[code.lower()] = discount
         return {"discountCodeBasicCreate": {"codeDiscountNode": {"id": discount.id}, "userErrors": []}}, MUTATION_COST
 
+    def _op_consent_update(self, v: dict[str, Any], events: list[_Event]) -> tuple[Any, int]:
+        """``customerEmailMarketingConsentUpdate``: only SUBSCRIBED, UNSUBSCRIBED and PENDING may be set."""
+        spec = _object(v, "input")
+        customer = self._customers.get(_gid_number(spec.get("customerId"), "Customer"))
+        if customer is None:
+            return _user_errors("customerEmailMarketingConsentUpdate", "customer", ["input", "customerId"],
+                                "Customer does not exist", code="INVALID")
+        consent = spec.get("emailMarketingConsent") or {}
+        state = str(consent.get("marketingState") or "")
+        if state not in ("SUBSCRIBED", "UNSUBSCRIBED", "PENDING"):
+            return _user_errors("customerEmailMarketingConsentUpdate", "customer",
+                                ["input", "emailMarketingConsent", "marketingState"],
+                                f"Marketing state {state or 'blank'} cannot be set", code="INVALID")
+        at = str(consent.get("consentUpdatedAt") or "") or (_utc(self._clock.now()) or "")
+        customer = EmulatedCustomer(customer.id, customer.email, state, at)
+        self._customers[customer.id] = customer
+        return {"customerEmailMarketingConsentUpdate": {"customer": {
+            "id": self._gid("Customer", customer.id),
+            "emailMarketingConsent": {"marketingState": state, "consentUpdatedAt": at}},
+            "userErrors": []}}, MUTATION_COST
+
     def _op_cancel_state(self, v: dict[str, Any], events: list[_Event]) -> tuple[Any, int]:
         order = self._orders.get(_gid_number(v.get("id"), "Order"))
         if order is None:
@@ -944,6 +985,7 @@ _OPERATIONS = {
     "InventoryAdjustQuantities": ShopifyEmulator._op_inventory_adjust,
     "DiscountCodeByCode": ShopifyEmulator._op_discount_by_code,
     "DiscountCodeBasicCreate": ShopifyEmulator._op_discount_create,
+    "CustomerEmailMarketingConsentUpdate": ShopifyEmulator._op_consent_update,
     "OrderCancelState": ShopifyEmulator._op_cancel_state,
     "OrderCancel": ShopifyEmulator._op_cancel,
     "WebhookSubscriptions": ShopifyEmulator._op_subscriptions,

@@ -36,6 +36,9 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are ty
 #: the effect that creates a flow's code on the store's platform (connectors/discounts.py), under AUTOMATION so
 #: shadow mode shadows the code with the email that carries it
 DISCOUNT_EFFECT = "platform_discount"
+#: the effect that records a one-click unsubscribe on the customer's Shopify record (connectors/consent.py), under
+#: AUTOMATION too
+CONSENT_EFFECT = "platform_consent"
 DISCOUNT_PENDING = "discount_pending"  # the deferral of an email whose code the platform does not have yet
 DISCOUNT_NOT_CREATED = "discount_not_created"  # the exit when it never got there (cancelled, or expired first)
 _DISCOUNT_RECHECK = timedelta(minutes=1)  # the first look again; doubled each time, up to an hour
@@ -333,3 +336,12 @@ def sample_context(unsubscribe_url: str = "https://backroom.example.com/unsubscr
 
 def new_discount_code(percent: int) -> str:
     return f"SAVE{percent}-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def platform_unsubscribe(store_id: int, platform_customer_id: str, at: datetime) -> EffectRequest:
+    """The ``CONSENT_EFFECT`` recording that a customer (by their Shopify id) unsubscribed at ``at``: one per
+    unsubscribe (a later one, after the platform subscribed them again, is another)."""
+    return EffectRequest(CONSENT_EFFECT, f"consent:unsubscribe:shopify-{platform_customer_id}:{at.isoformat()}",
+                         AUTOMATION, {"platform": "shopify", "store_id": store_id,
+                                      "customer_id": platform_customer_id, "state": "unsubscribed",
+                                      "at": at.isoformat()})

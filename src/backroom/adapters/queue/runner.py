@@ -57,6 +57,7 @@ FAILURE_REASONS = {
     "platform_fulfillment": ReasonCode.ACTION_FAILED,
     "platform_cancel": ReasonCode.ACTION_FAILED,
     "platform_discount": ReasonCode.ACTION_FAILED,
+    "platform_consent": ReasonCode.ACTION_FAILED,
 }
 
 

@@ -184,6 +184,13 @@ DISCOUNT_CREATE = """
 mutation DiscountCodeBasicCreate($discount: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $discount) { codeDiscountNode { id } userErrors { field message code } }
 }"""
+CONSENT_UPDATE = """
+mutation CustomerEmailMarketingConsentUpdate($input: CustomerEmailMarketingConsentUpdateInput!) {
+  customerEmailMarketingConsentUpdate(input: $input) {
+    customer { id emailMarketingConsent { marketingState consentUpdatedAt } }
+    userErrors { field message code }
+  }
+}"""
 ORDER_CANCEL_STATE = """
 query OrderCancelState($id: ID!) { order(id: $id) { id cancelledAt } }"""
 ORDER_CANCEL = """
@@ -504,6 +511,17 @@ class ShopifyClient:
     def _discount_by_code(self, code: str) -> str | None:
         node = self.execute("DiscountCodeByCode", DISCOUNT_BY_CODE, {"code": code}).get("codeDiscountNodeByCode")
         return str(node["id"]) if isinstance(node, dict) and node.get("id") else None
+
+    def unsubscribe_email(self, customer_id: str, at: datetime) -> str:
+        """Record on the customer that they unsubscribed from email marketing at ``at``
+        (``customerEmailMarketingConsentUpdate``); setting it again changes nothing. The state Shopify now holds."""
+        if at.tzinfo is None:
+            raise ValueError("at must be timezone-aware")
+        payload = self._mutation("CustomerEmailMarketingConsentUpdate", CONSENT_UPDATE, {"input": {
+            "customerId": gid("Customer", customer_id),
+            "emailMarketingConsent": {"marketingState": "UNSUBSCRIBED", "consentUpdatedAt": _iso(at)}}},
+            "customerEmailMarketingConsentUpdate")
+        return str(((payload.get("customer") or {}).get("emailMarketingConsent") or {}).get("marketingState") or "")
 
     def cancel_order(self, order_id: str, reason: str, *, restock: bool, notify_customer: bool,
                      refund: bool) -> Cancellation:

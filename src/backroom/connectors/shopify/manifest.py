@@ -72,7 +72,7 @@ CREDENTIALS = {
 #: Admin API scopes: the webhooks above, the reconciliation poll, and what backroom tells the store (docs/connectors.md)
 SCOPES = ("read_orders", "write_orders", "read_fulfillments", "read_merchant_managed_fulfillment_orders",
           "write_merchant_managed_fulfillment_orders", "read_inventory", "write_inventory", "read_discounts",
-          "write_discounts", "read_customers")
+          "write_discounts", "read_customers", "write_customers")
 
 
 def classify(topic: str) -> tuple[bool, str]:
