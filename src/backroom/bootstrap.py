@@ -284,10 +284,12 @@ class Backroom:
         """The store's suppressed addresses, newest first (`backroom suppressions list`, GET /api/suppressions)."""
         return suppressions.list_suppressions(self.engine, self.store_id(store), limit)
 
-    def lift_suppression(self, email: str, store: str | None = None) -> None:
+    def lift_suppression(self, email: str, store: str | None = None, *, via: str = "api") -> None:
         """An operator lifts a suppression: marketing may reach the address again from the next tick (enrollments
-        that already exited ``bounced`` stay ended). NotFound when it was not suppressed."""
-        if not suppressions.remove_suppression(self.engine, self.store_id(store), email):
+        that already exited ``bounced`` stay ended); a ``suppression_lifted`` event records it. NotFound when it was
+        not suppressed."""
+        if not suppressions.remove_suppression(self.engine, self.store_id(store), email, via=via,
+                                               at=self.clock.now()):
             raise NotFound("that address is not suppressed", code="suppression_not_found")
 
     def consent_of(self, email: str, store: str | None = None) -> MarketingConsent | None:

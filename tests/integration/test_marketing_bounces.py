@@ -213,3 +213,8 @@ def test_an_operator_lists_and_lifts_a_suppression_by_cli_and_api(
     post_email(client, dsn(recipient(ADA, "failed", "5.1.1")).replace(b"<bounce-1@", b"<bounce-3@"))
     assert "suppression lifted" in cli(app, "suppressions", "remove", ADA).stdout
     assert json.loads(cli(app, "suppressions", "list", "--json").stdout) == []
+    detail = "5.1.1 smtp; 550 5.1.1 user unknown"
+    assert rows(app, "SELECT name, subject_type, data->>'email', data->>'detail', data->>'via' FROM events"
+                     " WHERE name = 'suppression_lifted' ORDER BY id") == [  # who could reach the address again, how
+        ("suppression_lifted", "email_suppression", ADA, detail, "api"),
+        ("suppression_lifted", "email_suppression", ADA, "5.1.1", "cli")]

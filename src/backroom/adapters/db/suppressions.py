@@ -84,9 +84,17 @@ def list_suppressions(engine: Engine, store_id: int, limit: int = 1000) -> list[
                  "at": r.at.isoformat()} for r in rows]
 
 
-def remove_suppression(engine: Engine, store_id: int, email: str) -> bool:
-    """Lift a suppression (the address works again); False when it was not suppressed."""
+def remove_suppression(engine: Engine, store_id: int, email: str, *, via: str, at: datetime) -> bool:
+    """Lift a suppression (the address works again); False when it was not suppressed. A ``suppression_lifted``
+    event keeps what was lifted, when and through what (``cli``, ``api``), in the same transaction."""
     s = t.email_suppressions
     with engine.begin() as conn:
-        gone = conn.execute(delete(s).where(s.c.store_id == store_id, s.c.email == email.strip().lower()))
-    return bool(gone.rowcount)
+        gone = conn.execute(delete(s).where(s.c.store_id == store_id, s.c.email == email.strip().lower())
+                            .returning(s.c.id, s.c.email, s.c.reason, s.c.source, s.c.detail, s.c.at)).first()
+        if gone is None:
+            return False
+        conn.execute(pg_insert(t.events).values(
+            store_id=store_id, name="suppression_lifted", at=at, subject_type="email_suppression", subject_id=gone.id,
+            data={"email": gone.email, "reason": gone.reason, "source": gone.source, "detail": gone.detail,
+                  "suppressed_at": gone.at.isoformat(), "via": via}))
+    return True

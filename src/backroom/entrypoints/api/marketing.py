@@ -40,5 +40,5 @@ def list_suppressions(backroom: BackroomDep, store: StoreScope,
 def lift_suppression(backroom: BackroomDep, store: StoreScope,
                      email: Annotated[str, Path(min_length=3, max_length=320)]) -> Response:
     """Lift a suppression: marketing may reach the address again. 404 when it is not suppressed."""
-    backroom.lift_suppression(email, store.slug)
+    backroom.lift_suppression(email, store.slug, via="api")
     return Response(status_code=204)

@@ -26,5 +26,5 @@ def remove(email: str = typer.Argument(..., help="the address to mail again"), s
     """Lift a suppression (the address was fixed, or the bounce was a mistake): marketing may reach it again.
     Enrollments that already ended ``bounced`` stay ended. Exit 3 when the address is not suppressed."""
     with backroom_app() as br:
-        br.lift_suppression(email, store)
+        br.lift_suppression(email, store, via="cli")
     console.print("suppression lifted")
