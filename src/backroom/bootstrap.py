@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from email.utils import parseaddr
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine, select
 
-from backroom.adapters.db import alerts, connections, migrate, scheduling, suppressions
+from backroom.adapters.db import alerts, connections, migrate, queries, scheduling, suppressions
 from backroom.adapters.db import inbox as inbox_db
 from backroom.adapters.db import marketing as marketing_db
 from backroom.adapters.db import tables as t
@@ -283,6 +283,24 @@ class Backroom:
     def list_suppressions(self, store: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """The store's suppressed addresses, newest first (`backroom suppressions list`, GET /api/suppressions)."""
         return suppressions.list_suppressions(self.engine, self.store_id(store), limit)
+
+    def store_profile(self, store: str | None = None) -> dict[str, Any]:
+        """The store's slug, name, currency and time zone (`backroom store show`, GET /api/store)."""
+        return queries.store_profile(self.engine, self.store_id(store))
+
+    def set_store_timezone(self, zone: str, store: str | None = None, *, via: str = "api") -> dict[str, Any]:
+        """The store's own time zone: where its business hours (alerts), nightly plan (replenishment) and, for a
+        customer whose zone is unknown, quiet hours (flows) are kept. An IANA name (``Europe/London``); anything
+        else is InvalidInput. The change is recorded (``store_timezone_changed``); the store as it now is."""
+        name = zone.strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(f"unknown time zone {zone!r}: give an IANA name such as Europe/London",
+                               code="unknown_timezone") from None
+        store_id = self.store_id(store)
+        queries.set_store_timezone(self.engine, store_id, name, self.clock.now(), via)
+        return queries.store_profile(self.engine, store_id)
 
     def lift_suppression(self, email: str, store: str | None = None, *, via: str = "api") -> None:
         """An operator lifts a suppression: marketing may reach the address again from the next tick (enrollments

@@ -10,8 +10,18 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from tests.conftest import API_TOKEN, AUTH, HttpReceiver, TestClient, api_client
-from tests.integration.test_marketing_flows import SHOPIFY, abandon, at, build_app, cli
+from tests.conftest import API_TOKEN, AUTH, HttpReceiver, TestClient, api_client, rows
+from tests.integration.test_marketing_flows import (
+    REMINDER,
+    SHOPIFY,
+    START,
+    abandon,
+    at,
+    build_app,
+    cli,
+    enrollment,
+    marketing,
+)
 
 from backroom.adapters.email.catcher import MailCatcher
 from backroom.bootstrap import Backroom
@@ -82,3 +92,44 @@ def test_the_flows_endpoints_need_the_token(client: TestClient) -> None:
         wrong = client.get(path, headers={"Authorization": "Bearer nope"})
         assert (refused.status_code, refused.json()["error"]) == (401, "unauthorized")
         assert (wrong.status_code, wrong.json()["error"]) == (401, "unauthorized")
+
+
+# -- the store's own time zone (quiet hours for customers of unknown zone, business hours, the nightly plan) ---------
+
+
+def test_the_store_s_time_zone_is_set_by_api_or_cli_checked_and_recorded(app: Backroom, client: TestClient) -> None:
+    profile = {"store": "default", "name": "default", "currency": "GBP", "timezone": "UTC"}
+    assert (client.get("/api/store", headers=AUTH).json()) == profile
+    assert client.get("/api/store").status_code == 401
+    assert client.patch("/api/store", json={"timezone": "Europe/London"}).status_code == 401
+
+    changed = client.patch("/api/store", json={"timezone": "America/Los_Angeles"}, headers=AUTH)
+    unknown = client.patch("/api/store", json={"timezone": "Mars/Olympus_Mons"}, headers=AUTH)
+    sneaky = client.patch("/api/store", json={"timezone": "../../etc/passwd"}, headers=AUTH)
+    extra = client.patch("/api/store", json={"timezone": "Europe/Paris", "currency": "EUR"}, headers=AUTH)
+    typed = cli(app, "store", "timezone", "Europe/London")
+    with pytest.raises(AssertionError, match=r"(?s)unknown time zone 'Europe/Londn'.*unknown_timezone.*assert 5 == 0"):
+        cli(app, "store", "timezone", "Europe/Londn")  # exit 5 (cli() insists on 0)
+
+    assert (changed.status_code, changed.json()) == (200, {**profile, "timezone": "America/Los_Angeles"})
+    assert (unknown.status_code, unknown.json()["error"]) == (400, "unknown_timezone")
+    assert (sneaky.status_code, sneaky.json()["error"]) == (400, "unknown_timezone")
+    assert extra.status_code == 422
+    assert (typed.exit_code, typed.stdout.strip()) == (0, "default: time zone Europe/London")
+    assert json.loads(cli(app, "store", "show", "--json").stdout) == {**profile, "timezone": "Europe/London"}
+    assert [tuple(r) for r in rows(app, "SELECT data->>'from', data->>'to', data->>'via' FROM events"
+                                        " WHERE name = 'store_timezone_changed' ORDER BY id")] == [
+        ("UTC", "America/Los_Angeles", "api"), ("America/Los_Angeles", "Europe/London", "cli")]
+
+
+def test_quiet_hours_follow_the_store_s_zone_for_a_customer_whose_own_zone_is_unknown(
+        app: Backroom, client: TestClient, mail: MailCatcher, shared_data: Path) -> None:
+    client.patch("/api/store", json={"timezone": "America/Los_Angeles"}, headers=AUTH)
+    abandon(app, client, shared_data)  # no order yet, so no shipping address: the store's zone stands in
+
+    at(app, timedelta(hours=1))  # 10:00 UTC is 02:00 in Los Angeles: quiet
+
+    assert marketing(mail) == []
+    assert enrollment(app)[3:5] == ("deferred", START + timedelta(hours=7))  # to 08:00 PST
+    at(app, timedelta(hours=7))
+    assert [m["Message-ID"] for m in marketing(mail)] == [REMINDER]

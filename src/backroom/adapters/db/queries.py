@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, select, text
@@ -101,6 +102,28 @@ def assign_review(engine: Engine, store_id: int, item_id: int, assignee: str | N
         done = conn.execute(r.update().where(r.c.store_id == store_id, r.c.id == item_id).values(assignee=assignee))
     if done.rowcount == 0:
         raise NotFound(f"review item {item_id} not found", code="review_item_not_found")
+
+
+def store_profile(engine: Engine, store_id: int) -> dict[str, Any]:
+    st = t.stores
+    with engine.connect() as conn:
+        row = conn.execute(select(st.c.slug, st.c.name, st.c.currency, st.c.timezone).where(st.c.id == store_id)).one()
+    return {"store": row.slug, "name": row.name, "currency": row.currency, "timezone": row.timezone}
+
+
+def set_store_timezone(engine: Engine, store_id: int, zone: str, at: datetime, via: str) -> bool:
+    """The store's time zone (an IANA name, checked by the caller); a ``store_timezone_changed`` event records the
+    change. False when it already was that zone."""
+    st = t.stores
+    with engine.begin() as conn:
+        before = conn.execute(select(st.c.timezone).where(st.c.id == store_id).with_for_update()).scalar_one()
+        if before == zone:
+            return False
+        conn.execute(st.update().where(st.c.id == store_id).values(timezone=zone))
+        conn.execute(t.events.insert().values(store_id=store_id, name="store_timezone_changed", at=at,
+                                              subject_type="store", subject_id=store_id,
+                                              data={"from": before, "to": zone, "via": via}))
+    return True
 
 
 def set_automation_mode(engine: Engine, store_id: int, automation: str, mode: str) -> None:

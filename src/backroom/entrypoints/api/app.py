@@ -158,6 +158,9 @@ def create_app(backroom: Backroom, with_worker: bool = False, *, close_at_shutdo
     from backroom.entrypoints.api.marketing import router as marketing
 
     api.include_router(marketing)
+    from backroom.entrypoints.api.store import router as store
+
+    api.include_router(store)
     if backroom.settings.support.widget_origins:  # the chat widget runs on the store's own site
         api.add_middleware(CORSMiddleware, allow_origins=backroom.settings.support.widget_origins,
                            allow_methods=["POST"], allow_headers=["Content-Type", "X-Backroom-Store"])

@@ -25,6 +25,7 @@ from backroom.entrypoints.cli import (
     review,
     rules,
     stock,
+    store,
     suppliers,
     support,
     suppressions,
@@ -56,6 +57,7 @@ app.add_typer(support.app, name="support")
 app.add_typer(returns.app, name="returns")
 app.add_typer(flows.app, name="flows")
 app.add_typer(suppressions.app, name="suppressions")
+app.add_typer(store.app, name="store")
 
 
 @app.command()
