@@ -106,6 +106,7 @@ def test_the_store_s_time_zone_is_set_by_api_or_cli_checked_and_recorded(app: Ba
     changed = client.patch("/api/store", json={"timezone": "America/Los_Angeles"}, headers=AUTH)
     unknown = client.patch("/api/store", json={"timezone": "Mars/Olympus_Mons"}, headers=AUTH)
     sneaky = client.patch("/api/store", json={"timezone": "../../etc/passwd"}, headers=AUTH)
+    region = client.patch("/api/store", json={"timezone": "Europe"}, headers=AUTH)  # a folder of zones, not one
     extra = client.patch("/api/store", json={"timezone": "Europe/Paris", "currency": "EUR"}, headers=AUTH)
     typed = cli(app, "store", "timezone", "Europe/London")
     with pytest.raises(AssertionError, match=r"(?s)unknown time zone 'Europe/Londn'.*unknown_timezone.*assert 5 == 0"):
@@ -114,6 +115,7 @@ def test_the_store_s_time_zone_is_set_by_api_or_cli_checked_and_recorded(app: Ba
     assert (changed.status_code, changed.json()) == (200, {**profile, "timezone": "America/Los_Angeles"})
     assert (unknown.status_code, unknown.json()["error"]) == (400, "unknown_timezone")
     assert (sneaky.status_code, sneaky.json()["error"]) == (400, "unknown_timezone")
+    assert (region.status_code, region.json()["error"]) == (400, "unknown_timezone")
     assert extra.status_code == 422
     assert (typed.exit_code, typed.stdout.strip()) == (0, "default: time zone Europe/London")
     assert json.loads(cli(app, "store", "show", "--json").stdout) == {**profile, "timezone": "Europe/London"}

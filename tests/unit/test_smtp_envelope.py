@@ -127,3 +127,43 @@ def test_a_refused_recipient_is_a_hard_bounce_or_a_retry_and_the_session_goes_on
     assert busy.value.recipients == {"busy@example.com": (450, b"4.2.1 mailbox busy")}
     assert [rcpts for _, rcpts, _ in handler.seen] == [["ana@example.com"]]
     assert pooled == 1  # one session served all three: a refusal leaves it usable
+
+
+def test_a_421_ends_the_session_with_smtplib_s_refusal_and_the_next_email_opens_a_new_one(
+        envelopes: tuple[Envelopes, int]) -> None:
+    handler, port = envelopes
+    handler.refuse = {"ana@example.com": "421 4.7.0 too many connections, closing"}
+    sender = SmtpSender(SmtpSettings(host="127.0.0.1", port=port))
+    try:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as closing:
+            sender(email("ana@example.com"), "k-1")  # a 4xx: the effect runner retries it later, with backoff
+        handler.refuse = {}
+        sender(email("ana@example.com"), "k-2")
+    finally:
+        sender.close()
+    assert closing.value.recipients == {"ana@example.com": (421, b"4.7.0 too many connections, closing")}
+    assert [rcpts for _, rcpts, _ in handler.seen] == [["ana@example.com"]]
+
+
+class HangsUpAfterTheMessage(Envelopes):
+    """Takes the message, then drops the connection instead of answering (a reply lost to a timeout)."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await super().handle_DATA(server, session, envelope)
+        server.transport.close()
+        return "250 OK"
+
+
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelined"])
+def test_a_connection_lost_after_the_message_went_is_not_followed_by_a_second_copy(pipelining: bool) -> None:
+    handler, port = HangsUpAfterTheMessage(pipelining=pipelining), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    sender = SmtpSender(SmtpSettings(host="127.0.0.1", port=port))
+    try:
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            sender(email("ana@example.com"), "k-1")  # the effect runner decides (its retry keeps the Message-ID)
+    finally:
+        sender.close()
+        controller.stop()
+    assert [rcpts for _, rcpts, _ in handler.seen] == [["ana@example.com"]]

@@ -116,10 +116,15 @@ class _Session(smtplib.SMTP):
     parser on both addresses of every message, a tenth of an email's CPU), and with PIPELINING (RFC 2920) where the
     server offers it; anything else goes the stdlib's way."""
 
+    #: whether the message itself may have reached the server in the current ``send_one`` (from DATA on): after
+    #: that, a lost connection may mean the server has it, so no second copy is sent at once
+    message_sent = False
+
     def send_one(self, from_addr: str, to: str, msg: bytes) -> None:
         """``sendmail`` to one recipient. With PIPELINING and plain addresses, MAIL, RCPT and DATA go in one write
         and their three replies are read together: two round trips per message instead of four, which is what a
         relay across the internet costs. The outcomes and exceptions are ``smtplib.SMTP.sendmail``'s."""
+        self.message_sent = False
         self.ehlo_or_helo_if_needed()
         if (not self.has_extn("pipelining") or not _PLAIN_ADDRESS.fullmatch(from_addr)
                 or not _PLAIN_ADDRESS.fullmatch(to)):
@@ -127,7 +132,15 @@ class _Session(smtplib.SMTP):
             return
         size = f" size={len(msg)}" if self.has_extn("size") else ""
         self.send(f"MAIL FROM:<{from_addr}>{size}\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode("ascii"))
-        mail, rcpt, data = self.getreply(), self.getreply(), self.getreply()
+        mail = self.getreply()
+        if mail[0] == 421:  # the server is closing: nothing more will be read, as sendmail would
+            self.close()
+            raise smtplib.SMTPSenderRefused(mail[0], mail[1], from_addr)
+        rcpt = self.getreply()
+        if rcpt[0] == 421:
+            self.close()
+            raise smtplib.SMTPRecipientsRefused({to: rcpt})
+        data = self.getreply()
         accepted = mail[0] == 250 and rcpt[0] in (250, 251)
         if data[0] == 354 and not accepted:  # a server must refuse DATA then (RFC 2920 3.1); this one did not
             self.send(b".\r\n")
@@ -142,6 +155,7 @@ class _Session(smtplib.SMTP):
             self._abandon(data[0])
             raise smtplib.SMTPDataError(*data)
         body = _LEADING_DOT.sub(b"..", msg)  # dot-stuffing (RFC 5321 4.5.2), as smtplib.data does
+        self.message_sent = True
         self.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
         code, reply = self.getreply()
         if code != 250:
@@ -155,6 +169,10 @@ class _Session(smtplib.SMTP):
             return
         with contextlib.suppress(smtplib.SMTPServerDisconnected):  # the next command will tell
             self.rset()
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.message_sent = True  # sendmail's path: from here on the server may end up with the message
+        return super().data(msg)
 
     def mail(self, sender: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
         if not _PLAIN_ADDRESS.fullmatch(sender) or any(o.lower() == "smtputf8" for o in options):
@@ -210,6 +228,8 @@ class SmtpSender:
             try:
                 smtp.send_one(msg.sender, msg.to, msg.data)
             except (smtplib.SMTPServerDisconnected, ConnectionError):
+                if smtp.message_sent:  # the server may have it (a reply that timed out): the effect's retry decides
+                    raise
                 _quit(smtp)  # the server closed an idle session: one fresh attempt, then the effect retries
                 smtp = self._open()
                 smtp.send_one(msg.sender, msg.to, msg.data)
