@@ -12,8 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db import tables as t
-from backroom.adapters.db.uow import automation_modes
-from backroom.adapters.queue.defer import defer_effect_jobs
+from backroom.adapters.db.uow import request_effects
 from backroom.alerts import checks
 from backroom.alerts.hours import BusinessHours
 from backroom.alerts.model import (
@@ -30,7 +29,7 @@ from backroom.alerts.model import (
 )
 from backroom.alerts.state import AlertState, Notice, NoticeAction, plan
 from backroom.config import AlertSettings, Settings
-from backroom.service_layer.effects import AutomationMode, EffectStatus
+from backroom.service_layer.effects import EffectRequest
 from backroom.shared.clock import Clock
 
 _LOCK_KEY = 7_240_612  # one alert check at a time across workers
@@ -237,28 +236,16 @@ def record(conn: Connection, store_id: int, store: str, notices: list[Notice], r
 
 def _deliver(conn: Connection, store_id: int, store: str, notices: list[Notice], route: AlertRoute,
              now: datetime) -> None:
-    mode = automation_modes(conn, store_id).get(ALERTS_AUTOMATION, AutomationMode.LIVE)
-    if mode == AutomationMode.OFF:
-        return
-    status = EffectStatus.SHADOWED if mode == AutomationMode.SHADOW else EffectStatus.PENDING
-    rows: list[tuple[str, str, dict[str, Any]]] = []
+    effects: list[EffectRequest] = []
     for n in notices:
         subject, body = n.message(store)
         if route.slack_channel is not None:
-            rows.append(("slack_message", f"{n.key}:slack", {"channel": route.slack_channel,
-                                                              "text": f"*{subject}*\n{body}"}))
+            effects.append(EffectRequest("slack_message", f"{n.key}:slack", ALERTS_AUTOMATION,
+                                         {"channel": route.slack_channel, "text": f"*{subject}*\n{body}"}))
         if route.email_to:
-            rows.append(("email", f"{n.key}:email", {"template": "message", "to": route.email_to,
-                                                      "context": {"subject": subject, "body": body}}))
-    if not rows:
-        return
-    e = t.effects
-    inserted = conn.execute(pg_insert(e).values([
-        {"store_id": store_id, "kind": kind, "key": key, "automation": ALERTS_AUTOMATION, "payload": payload,
-         "status": status.value, "max_attempts": route.max_attempts, "created_at": now}
-        for kind, key, payload in rows]).on_conflict_do_nothing(index_elements=[e.c.store_id, e.c.key])
-        .returning(e.c.id, e.c.status)).all()
-    defer_effect_jobs(conn, [int(r.id) for r in inserted if r.status == EffectStatus.PENDING])
+            effects.append(EffectRequest("email", f"{n.key}:email", ALERTS_AUTOMATION, {
+                "template": "message", "to": route.email_to, "context": {"subject": subject, "body": body}}))
+    request_effects(conn, store_id, effects, route.max_attempts, now)
 
 
 def list_alerts(engine: Engine, store_id: int, include_closed: bool = False) -> list[dict[str, Any]]:

@@ -8,13 +8,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.bulk import Col, insert_rows, update_rows
 from backroom.adapters.db.customer_zones import customer_zones
-from backroom.adapters.queue.defer import defer_effect_jobs
 from backroom.customers.model import MarketingConsent
 from backroom.marketing.attribution import PlacedOrder, Touch
 from backroom.marketing.consent import Consent
@@ -333,26 +332,11 @@ def record_unsubscribe(engine: Engine, store_id: int, email: str, at: datetime, 
             store_id=store_id, name="customer_unsubscribed", at=at, subject_type="customer", subject_id=customer.id,
             data={"email": email, "via": "one_click_link", "was": before or "unknown"}))
         if customer.channel == "shopify" and customer.external_id:
-            _request_platform_unsubscribe(conn, store_id, str(customer.external_id), at, max_attempts)
+            from backroom.adapters.db.uow import request_effects  # uow imports this module
+
+            request_effects(conn, store_id, [platform_unsubscribe(store_id, str(customer.external_id), at)],
+                            max_attempts, at)
     return True
-
-
-def _request_platform_unsubscribe(conn: Connection, store_id: int, platform_id: str, at: datetime,
-                                  max_attempts: int) -> None:
-    """The ``platform_consent`` effect, under the marketing automation's mode (shadowed or left out with it)."""
-    from backroom.adapters.db.uow import automation_modes
-
-    effect = platform_unsubscribe(store_id, platform_id, at)
-    mode = automation_modes(conn, store_id).get(effect.automation, AutomationMode.LIVE)
-    if mode == AutomationMode.OFF:
-        return
-    status = EffectStatus.SHADOWED if mode == AutomationMode.SHADOW else EffectStatus.PENDING
-    e = t.effects
-    inserted = conn.execute(pg_insert(e).values(
-        store_id=store_id, kind=effect.kind, key=effect.key, automation=effect.automation, payload=effect.payload,
-        status=status.value, max_attempts=max_attempts, created_at=at,
-    ).on_conflict_do_nothing(index_elements=[e.c.store_id, e.c.key]).returning(e.c.id, e.c.status)).all()
-    defer_effect_jobs(conn, [int(r.id) for r in inserted if r.status == EffectStatus.PENDING])
 
 
 def enrollments(engine: Engine, store_id: int, flow: str | None = None) -> list[Enrollment]:

@@ -264,20 +264,7 @@ class SqlUnitOfWork:
             )
 
     def _flush_effects(self) -> None:
-        if not self._effects:
-            return
-        modes = automation_modes(self.conn, self.store_id)
-        rows = []
-        for eff in self._effects:
-            mode = modes.get(eff.automation, AutomationMode.LIVE)
-            if mode == AutomationMode.OFF:
-                continue
-            status = EffectStatus.SHADOWED if mode == AutomationMode.SHADOW else EffectStatus.PENDING
-            rows.append((self.store_id, eff.kind, eff.key, eff.automation, eff.subject_id, eff.payload, status.value,
-                         self.max_attempts, self._now))
-        inserted = insert_rows(self.conn, "effects", _EFFECT_COLUMNS, rows,
-                               "ON CONFLICT (store_id, key) DO NOTHING RETURNING id, status")
-        defer_effect_jobs(self.conn, [effect_id for effect_id, status in inserted if status == EffectStatus.PENDING])
+        request_effects(self.conn, self.store_id, self._effects, self.max_attempts, self._now)
 
     # -- what platforms report besides orders: stateless repositories that write as they go ------------------------
 
@@ -341,6 +328,27 @@ def _raise_if_retryable(err: Exception) -> None:
         name in str(orig) for name in _RACED_INSERTS)
     if isinstance(orig, _TRANSIENT) or lost_insert_race:
         raise RetryableConflict(str(orig)) from err
+
+
+def request_effects(conn: Connection, store_id: int, effects: Sequence[EffectRequest], max_attempts: int,
+                    now: datetime) -> None:
+    """Effects asked for in the caller's transaction, each under its automation's mode for the store: left out
+    when off, recorded as ``shadowed`` in shadow mode, else ``pending`` with its job queued. A key the store already
+    has is not asked for again."""
+    if not effects:
+        return
+    modes = automation_modes(conn, store_id)
+    rows = []
+    for eff in effects:
+        mode = modes.get(eff.automation, AutomationMode.LIVE)
+        if mode == AutomationMode.OFF:
+            continue
+        status = EffectStatus.SHADOWED if mode == AutomationMode.SHADOW else EffectStatus.PENDING
+        rows.append((store_id, eff.kind, eff.key, eff.automation, eff.subject_id, eff.payload, status.value,
+                     max_attempts, now))
+    inserted = insert_rows(conn, "effects", _EFFECT_COLUMNS, rows,
+                           "ON CONFLICT (store_id, key) DO NOTHING RETURNING id, status")
+    defer_effect_jobs(conn, [effect_id for effect_id, status in inserted if status == EffectStatus.PENDING])
 
 
 def automation_modes(conn: Connection, store_id: int) -> dict[str, AutomationMode]:
