@@ -7,7 +7,6 @@ import contextlib
 import functools
 import logging
 import threading
-import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from backroom.connectors.webhook_mappers import MAPPERS, source_ref
 from backroom.connectors.woocommerce.client import woocommerce_client
 from backroom.connectors.woocommerce.feed import WooCommerceFeed
 from backroom.customers.model import MarketingConsent
+from backroom.customers.timezones import known_zones
 from backroom.errors import BackroomError, ConfigurationError, InvalidInput, NotFound
 from backroom.marketing import lifecycle
 from backroom.marketing import service as flows_service
@@ -294,7 +294,7 @@ class Backroom:
         customer whose zone is unknown, quiet hours (flows) are kept. An IANA name (``Europe/London``); anything
         else is InvalidInput. The change is recorded (``store_timezone_changed``); the store as it now is."""
         name = zone.strip()
-        if name not in time_zones():
+        if name not in known_zones():
             raise InvalidInput(f"unknown time zone {zone!r}: give an IANA name such as Europe/London",
                                code="unknown_timezone")
         store_id = self.store_id(store)
@@ -861,13 +861,6 @@ def default_executors(settings: Settings, engine: Engine | None = None) -> dict[
                       "platform_discount": PlatformDiscounts(settings, account_of),
                       "platform_consent": PlatformConsent(settings, account_of)}
     return executors
-
-
-@functools.cache
-def time_zones() -> frozenset[str]:
-    """The IANA zones a store may be set to: the zone database's names, without the host-dependent ``localtime``
-    and the database's internals (a region such as ``Europe`` is not a zone)."""
-    return frozenset(zoneinfo.available_timezones()) - {"localtime", "posixrules", "Factory"}
 
 
 def connected_account(engine: Engine, settings: Settings, store_id: int, platform: str) -> str:

@@ -408,10 +408,13 @@ def test_export_streams_orders_across_fetches_and_filters_by_placed_at_in_a_time
 
 def test_export_refuses_an_unknown_timezone_or_date_and_writes_no_file(cli: Any, tmp_path: Path) -> None:
     zone = cli("export", "orders", "--timezone", "Mars/Olympus", "-o", str(tmp_path / "x.csv"))
+    region = cli("export", "orders", "--timezone", "Europe", "-o", str(tmp_path / "x.csv"))  # a folder of zones
     since = cli("export", "orders", "--since", "last week", "-o", str(tmp_path / "x.csv"))
 
     assert (zone.exit_code, zone.stderr) == (5, "error: unknown timezone 'Mars/Olympus' (an IANA name such as "
                                                 "Europe/London)\n")
+    assert (region.exit_code, region.stderr) == (5, "error: unknown timezone 'Europe' (an IANA name such as "
+                                                    "Europe/London)\n")
     assert (since.exit_code, since.stderr) == (5, "error: --since 'last week' is neither a date (YYYY-MM-DD) nor an "
                                                   "ISO 8601 time\n")
     assert list(tmp_path.glob("x.csv*")) == []

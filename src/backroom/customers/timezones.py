@@ -288,13 +288,16 @@ def _country_names() -> dict[str, str]:
     return names
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1)
+def known_zones() -> frozenset[str]:
+    """The IANA zone names the zone database holds, without the host-dependent ``localtime`` and the database's
+    internals. A region (``Europe``) is not a zone: ``ZoneInfo`` meets a folder there and raises
+    ``IsADirectoryError``, so a name is checked against this set rather than by trying to load it."""
+    return frozenset(zoneinfo.available_timezones()) - {"localtime", "posixrules", "Factory"}
+
+
 def _loads(zone: str) -> bool:
-    try:
-        zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+    return zone in known_zones()
 
 
 def _checked(zone: str | None) -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, ParamSpec, TextIO, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
@@ -25,6 +25,7 @@ from backroom.adapters.db import catalog_admin, csv_export
 from backroom.bootstrap import Backroom
 from backroom.connectors.csv import orders, products, stock
 from backroom.connectors.csv.columns import ORDERS, PRODUCTS, STOCK, CsvInvalid, Problem
+from backroom.customers.timezones import known_zones
 from backroom.entrypoints.cli.common import (
     EXIT_CODES,
     backroom_app,
@@ -330,10 +331,9 @@ def _parsed(parse: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 
 
 def _zone(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    if name not in known_zones():
         exit_with_error(f"unknown timezone {name!r} (an IANA name such as Europe/London)", EXIT_REJECTED)
+    return ZoneInfo(name)
 
 
 def _since(text: str, zone: tzinfo) -> datetime:
