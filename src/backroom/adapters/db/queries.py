@@ -111,19 +111,18 @@ def store_profile(engine: Engine, store_id: int) -> dict[str, Any]:
     return {"store": row.slug, "name": row.name, "currency": row.currency, "timezone": row.timezone}
 
 
-def set_store_timezone(engine: Engine, store_id: int, zone: str, at: datetime, via: str) -> bool:
-    """The store's time zone (an IANA name, checked by the caller); a ``store_timezone_changed`` event records the
-    change. False when it already was that zone."""
+def set_store_timezone(engine: Engine, store_id: int, zone: str, at: datetime, via: str) -> None:
+    """The store's time zone (an IANA name, checked by the caller); a ``store_timezone_changed`` event records a
+    change (setting the zone it already has records nothing)."""
     st = t.stores
     with engine.begin() as conn:
         before = conn.execute(select(st.c.timezone).where(st.c.id == store_id).with_for_update()).scalar_one()
         if before == zone:
-            return False
+            return
         conn.execute(st.update().where(st.c.id == store_id).values(timezone=zone))
         conn.execute(t.events.insert().values(store_id=store_id, name="store_timezone_changed", at=at,
                                               subject_type="store", subject_id=store_id,
                                               data={"from": before, "to": zone, "via": via}))
-    return True
 
 
 def set_automation_mode(engine: Engine, store_id: int, automation: str, mode: str) -> None:
