@@ -68,3 +68,12 @@ def test_attachments_wrap_the_alternatives_in_mixed() -> None:
 def test_a_header_with_a_line_break_or_a_bad_name_is_refused(name: str, value: str) -> None:
     with pytest.raises(ValueError, match="line break or a bad name"):
         compose([(name, value)], "t", "h")
+
+
+def test_an_international_domain_goes_as_idna_and_a_non_ascii_mailbox_as_utf8() -> None:
+    raw = compose([("From", "Shop <shop@example.com>"), ("To", "Ana <ana@bücher.de>"), ("Cc", "Zoë <zoë@bücher.de>"),
+                   ("Subject", "Hi")], "Hello", "<p>Hello</p>")
+    assert b"\r\nTo: Ana <ana@xn--bcher-kva.de>\r\n" in raw  # ASCII: any server takes it
+    assert "\r\nCc: =?utf-8?q?Zo=C3=AB?= <zoë@xn--bcher-kva.de>\r\n".encode() in raw  # RFC 6532: SMTPUTF8 only
+    msg = _parse(raw)
+    assert (msg["To"], msg["Cc"]) == ("Ana <ana@xn--bcher-kva.de>", "Zoë <zoë@xn--bcher-kva.de>")

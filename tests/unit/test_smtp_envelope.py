@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from backroom.adapters.email.catcher import free_port
-from backroom.adapters.email.smtp import SmtpSender, _Session, envelope_address
+from backroom.adapters.email.catcher import free_port, with_pipelining
+from backroom.adapters.email.smtp import SmtpSender, SmtpSession, Utf8NotOffered, envelope_address
 from backroom.config import SmtpSettings
 from backroom.service_layer.effects import RecipientRefused
 
@@ -40,8 +40,10 @@ class Envelopes:
 
     async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
                           responses: list[str]) -> list[str]:
-        session.host_name = hostname
-        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
+        if not self.pipelining:
+            session.host_name = hostname
+            return responses
+        return with_pipelining(session, hostname, responses)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address in self.refuse:
@@ -74,13 +76,13 @@ def email(to: str, body: str = "Hello") -> dict[str, Any]:
 def writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Every write of the client's sessions (a write is a round trip when a reply is awaited after it)."""
     sent: list[bytes] = []
-    original = _Session.send
+    original = SmtpSession.send
 
-    def send(self: _Session, data: Any) -> None:
+    def send(self: SmtpSession, data: Any) -> None:
         sent.append(data if isinstance(data, bytes) else str(data).encode())
         original(self, data)
 
-    monkeypatch.setattr(_Session, "send", send)
+    monkeypatch.setattr(SmtpSession, "send", send)
     return sent
 
 
@@ -167,3 +169,27 @@ def test_a_connection_lost_after_the_message_went_is_not_followed_by_a_second_co
         sender.close()
         controller.stop()
     assert [rcpts for _, rcpts, _ in handler.seen] == [["ana@example.com"]]
+
+
+@pytest.mark.parametrize("smtputf8", [True, False], ids=["offered", "not-offered"])
+def test_a_mailbox_that_is_not_ascii_goes_with_smtputf8_or_not_at_all(smtputf8: bool) -> None:
+    handler, port = Envelopes(pipelining=True), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8)
+    controller.start()
+    sender = SmtpSender(SmtpSettings(host="127.0.0.1", port=port))
+    try:
+        sender(email("Ana <ana@bücher.de>"), "k-1")  # only the domain: IDNA, no SMTPUTF8 needed
+        if smtputf8:
+            sender(email("Zoë <zoë@example.com>"), "k-2")
+        else:
+            with pytest.raises(Utf8NotOffered):  # permanent: to review, not retried for days
+                sender(email("Zoë <zoë@example.com>"), "k-2")
+        sender(email("bob@example.com"), "k-3")
+        pooled = len(sender._idle)
+    finally:
+        sender.close()
+        controller.stop()
+    seen = [(rcpts, [o for o in options if not o.startswith("SIZE=")]) for _, rcpts, options in handler.seen]
+    assert seen == [(["ana@xn--bcher-kva.de"], []), *([(["zoë@example.com"], ["SMTPUTF8"])] if smtputf8 else []),
+                    (["bob@example.com"], [])]
+    assert pooled == 1  # the session went on serving

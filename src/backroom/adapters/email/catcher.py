@@ -13,11 +13,22 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 
+def with_pipelining(session: Any, hostname: str, responses: list[str]) -> list[str]:
+    """An aiosmtpd ``handle_EHLO`` answer that also offers PIPELINING (RFC 2920), as Postfix and the providers' relays
+    do: aiosmtpd reads commands one line at a time from a buffered stream, so pipelined ones are answered in order."""
+    session.host_name = hostname
+    return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
 class _Handler:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self.messages: list[Message] = []
         self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        return with_pipelining(session, hostname, responses)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
@@ -32,10 +43,12 @@ class _Handler:
 
 
 class MailCatcher:
+    """Offers what a real relay does: PIPELINING, and SMTPUTF8 for addresses that are not ASCII."""
+
     def __init__(self, folder: Path | None = None, port: int | None = None) -> None:
         self.handler = _Handler(folder)
         self.port = port or free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
 
     def __enter__(self) -> MailCatcher:
         self.controller.start()

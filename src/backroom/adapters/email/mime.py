@@ -40,16 +40,39 @@ def compose(headers: Sequence[tuple[str, str]], text: str, html: str,
     return b"\r\n".join(out) + b"\r\n" + body
 
 
+def ascii_address(address: str) -> str:
+    """An address with its domain in IDNA form (``ana@bücher.de`` → ``ana@xn--bcher-kva.de``), which every server
+    takes; a local part that is not ASCII stays as it is (it needs SMTPUTF8, RFC 6531)."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:  # not a name IDNA can encode: left for the server to refuse
+        return address
+
+
+def _mailbox(display: str, addr: str) -> str:
+    if addr.isascii():
+        return formataddr((display, addr), charset="utf-8")
+    if not display:
+        return addr
+    named = formataddr((display, "x@x"), charset="utf-8")  # the stdlib's quoting of the name (it wants ASCII addr)
+    return named[: named.rindex("<")] + f"<{addr}>"
+
+
 def _header(name: str, value: str) -> bytes:
     if any(c in value for c in "\r\n") or not name.isascii() or ":" in name or not name:
         raise ValueError(f"header {name!r} has a line break or a bad name")  # no header injection
     if value.isascii():
         encoded = value
     elif name.lower() in ADDRESS_HEADERS:
-        encoded = ", ".join(formataddr(pair, charset="utf-8") for pair in getaddresses([value]))
+        # the name as RFC 2047 words; an address that stays non-ASCII after IDNA goes as UTF-8 (RFC 6532), which
+        # only an SMTPUTF8 transaction may carry (the sender asks for one)
+        encoded = ", ".join(_mailbox(display, ascii_address(addr)) for display, addr in getaddresses([value]))
     else:
         encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
-    line = f"{name}: {encoded}".encode("ascii")
+    line = f"{name}: {encoded}".encode()
     if max(len(part) for part in line.split(b"\r\n")) > _MAX_LINE:
         raise ValueError(f"header {name!r} is longer than {_MAX_LINE} characters")
     return line

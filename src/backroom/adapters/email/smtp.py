@@ -15,11 +15,11 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
-from backroom.adapters.email.mime import Attachment, compose
+from backroom.adapters.email.mime import Attachment, ascii_address, compose
 from backroom.config import SmtpSettings
 from backroom.errors import ConfigurationError
 from backroom.marketing.bounces import MAX_DETAIL, enhanced_status, is_hard_bounce
-from backroom.service_layer.effects import RecipientRefused
+from backroom.service_layer.effects import PermanentEffectError, RecipientRefused
 
 SUBJECTS = {
     "order_confirmation": "Your order {order_number} is confirmed",
@@ -107,11 +107,20 @@ _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 
 
 def envelope_address(address: str) -> str:
-    """The bare address of a header value (``Ana <ana@example.com>`` → ``ana@example.com``)."""
-    return address if _PLAIN_ADDRESS.fullmatch(address) else parseaddr(address)[1]
+    """The bare address of a header value (``Ana <ana@example.com>`` → ``ana@example.com``), its domain in IDNA
+    form."""
+    return address if _PLAIN_ADDRESS.fullmatch(address) else ascii_address(parseaddr(address)[1])
 
 
-class _Session(smtplib.SMTP):
+class Utf8NotOffered(PermanentEffectError):
+    """The address needs SMTPUTF8 (its local part is not ASCII) and the mail server does not offer it: no retry can
+    help, so the email goes to review (someone reaches the customer another way)."""
+
+    def __init__(self) -> None:
+        super().__init__("the mail server does not take addresses that are not ASCII (no SMTPUTF8)")
+
+
+class SmtpSession(smtplib.SMTP):
     """smtplib's session without its parse of a plain envelope address (``quoteaddr`` runs the RFC 2822 address
     parser on both addresses of every message, a tenth of an email's CPU), and with PIPELINING (RFC 2920) where the
     server offers it; anything else goes the stdlib's way."""
@@ -126,6 +135,11 @@ class _Session(smtplib.SMTP):
         relay across the internet costs. The outcomes and exceptions are ``smtplib.SMTP.sendmail``'s."""
         self.message_sent = False
         self.ehlo_or_helo_if_needed()
+        if not (from_addr.isascii() and to.isascii()):  # an internationalised address (RFC 6531)
+            if not self.has_extn("smtputf8"):
+                raise Utf8NotOffered
+            self.sendmail(from_addr, [to], msg, mail_options=["SMTPUTF8"])
+            return
         if (not self.has_extn("pipelining") or not _PLAIN_ADDRESS.fullmatch(from_addr)
                 or not _PLAIN_ADDRESS.fullmatch(to)):
             self.sendmail(from_addr, [to], msg)
@@ -202,7 +216,7 @@ class SmtpSender:
     def __init__(self, settings: SmtpSettings, renderer: TemplateRenderer | None = None) -> None:
         self.settings = settings
         self.renderer = renderer or TemplateRenderer(settings.templates_dir)
-        self._idle: list[_Session] = []
+        self._idle: list[SmtpSession] = []
         self._lock = threading.Lock()
         self._sender = envelope_address(settings.sender)
 
@@ -239,6 +253,9 @@ class SmtpSender:
             if refused is None:
                 raise
             raise refused from err
+        except Utf8NotOffered:
+            self._give_back(smtp)  # nothing was sent: the session is good
+            raise
         except BaseException:
             _quit(smtp)
             raise
@@ -252,20 +269,20 @@ class SmtpSender:
         for smtp in idle:
             _quit(smtp)
 
-    def _take(self) -> _Session:
+    def _take(self) -> SmtpSession:
         """Sessions are pooled between emails: opening one costs about seven round trips."""
         with self._lock:
             if self._idle:
                 return self._idle.pop()
         return self._open()
 
-    def _give_back(self, smtp: _Session) -> None:
+    def _give_back(self, smtp: SmtpSession) -> None:
         with self._lock:
             self._idle.append(smtp)
 
-    def _open(self) -> _Session:
+    def _open(self) -> SmtpSession:
         s = self.settings
-        smtp = _Session(s.host, s.port, timeout=s.timeout_s, local_hostname="backroom.localhost")
+        smtp = SmtpSession(s.host, s.port, timeout=s.timeout_s, local_hostname="backroom.localhost")
         if s.starttls:
             smtp.starttls()
         if s.username and s.password:
