@@ -719,7 +719,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
     runner = EffectRunner(engine, executors or default_executors(settings, engine), clock, settings.effects,
                           alerts.AlertRoute.from_settings(settings),
                           on_permanent={"email": suppressions.suppress_refused_recipient},
-                          guards={"email": suppressions.marketing_guard})
+                          guards={"email": suppressions.MARKETING_GUARD})
     return Backroom(settings, engine, url, clock, bus, runner, embedded, flows)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import event, insert
 from tests.conftest import rows
@@ -55,3 +56,56 @@ def test_a_job_of_emails_takes_one_pooled_connection_and_commits_each_email_on_i
         ("mail-2", "done", 1, "<mail-2@backroom>", None)]
     assert app.runner.run(ids) == {"skipped": 3}  # done and cancelled effects never run again
     assert len(mail.messages) == 2
+
+
+def test_the_last_look_reads_an_address_as_the_sender_lowercases_it(app: Backroom, mail: MailCatcher) -> None:
+    store_id, now = app.store_id(), app.clock.now()
+    with app.engine.begin() as conn:
+        conn.execute(insert(t.customers), [
+            {"store_id": store_id, "email": email, "name": "", "created_at": now, "marketing_consent": consent}
+            for email, consent in [("ana@example.com", "unsubscribed"), ("kim@example.com", "subscribed"),
+                                   ("élodie@example.com", "unsubscribed")]])
+        conn.execute(insert(t.email_suppressions).values(store_id=store_id, email="zoë@example.com",
+                                                         reason="hard_bounce", detail="5.1.1", source="smtp", at=now))
+    ids = email_effects(app, [(MARKETING, "ANA@Example.com"), (MARKETING, "Zoë@Example.com"),
+                              (MARKETING, "ÉLODIE@example.com"), (MARKETING, "Kim@Example.com"),
+                              ("rules", "ANA@example.com"), ("rules", "Zoë@Example.com")])
+
+    assert app.runner.run(ids) == {"cancelled": 3, "done": 3}
+
+    assert [tuple(r) for r in rows(app, "SELECT payload->>'to', status, last_error FROM effects ORDER BY id")] == [
+        ("ANA@Example.com", "cancelled", "unsubscribed"),
+        ("Zoë@Example.com", "cancelled", "suppressed"),  # not ASCII: looked at again from Python
+        ("ÉLODIE@example.com", "cancelled", "unsubscribed"),
+        ("Kim@Example.com", "done", None),
+        ("ANA@example.com", "done", None),  # transactional mail ignores marketing consent and suppression
+        ("Zoë@Example.com", "done", None)]  # over SMTPUTF8, which the catcher offers as relays do
+    assert [(m["To"], m["Message-ID"]) for m in mail.messages] == [
+        ("Kim@Example.com", "<mail-3@backroom>"), ("ANA@example.com", "<mail-4@backroom>"),
+        ("Zoë@Example.com", "<mail-5@backroom>")]
+
+
+def test_an_email_costs_two_statements_its_claim_with_the_last_look_and_done_with_commit(
+        app: Backroom, mail: MailCatcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = email_effects(app, [(MARKETING, f"c{n}@example.com") for n in range(4)])
+    sent: list[bytes] = []
+    original = psycopg.Cursor.execute
+
+    def counted(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query if isinstance(query, bytes) else str(query).encode() if isinstance(query, str)
+                    else query.as_bytes(self))
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+    assert app.runner.run(ids) == {"done": 4}
+    monkeypatch.undo()
+
+    # per job, the pool's liveness check and the look for batch-safe effects; then per email a claim and a "done"
+    assert len(sent) == 2 + 2 * 4
+    assert sent[0] == b";"
+    assert sent[1].startswith(b"SELECT effects.id")
+    claims, dones = sent[2::2], sent[3::2]
+    assert all(q.startswith(b"SELECT id, store_id, kind") and b"FOR UPDATE OF e SKIP LOCKED" in q for q in claims)
+    assert all(q.startswith(b"UPDATE effects SET status = 'done'") and q.endswith(b"; COMMIT") for q in dones)
+    assert rows(app, "SELECT status, attempts FROM effects ORDER BY id") == [("done", 1)] * 4
+    assert len(mail.messages) == 4

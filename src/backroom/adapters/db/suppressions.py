@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.bulk import driver
+from backroom.adapters.queue.runner import Guard
 from backroom.marketing.service import AUTOMATION as MARKETING_AUTOMATION
 from backroom.service_layer.effects import PermanentEffectError, RecipientRefused
 
@@ -38,7 +39,18 @@ def suppress_refused_recipient(conn: Connection, row: Any, err: PermanentEffectE
     return bool(row.automation == MARKETING_AUTOMATION)
 
 
-# asked before every marketing email: straight to psycopg, prepared once per connection (adapters/db/bulk.py)
+# the last look's SQL, in the statement that claims the email (adapters/queue/runner.py Guard): the address is
+# compared as Python's str.lower() has it; translate() lowers ASCII the same in every locale (lower() would follow
+# the database's, Turkish I included), and any other address is looked at again from Python (RECHECK)
+_TO = "translate(e.payload->>'to', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+RECHECK = "recheck"
+MARKETING_LOOK = (
+    f"CASE WHEN e.automation <> '{MARKETING_AUTOMATION}' THEN NULL"
+    f" WHEN e.payload->>'to' !~ '^[ -~]*$' THEN '{RECHECK}'"
+    f" WHEN EXISTS (SELECT 1 FROM email_suppressions s WHERE s.store_id = e.store_id AND s.email = {_TO})"
+    " THEN 'suppressed'"
+    f" WHEN EXISTS (SELECT 1 FROM customers c WHERE c.store_id = e.store_id AND c.email = {_TO}"
+    " AND c.marketing_consent = 'unsubscribed') THEN 'unsubscribed' END")
 _HELD = (b"SELECT EXISTS (SELECT 1 FROM email_suppressions WHERE store_id = %(store)s AND email = %(email)s),"
          b" EXISTS (SELECT 1 FROM customers WHERE store_id = %(store)s AND email = %(email)s"
          b" AND marketing_consent = 'unsubscribed')")
@@ -46,19 +58,25 @@ _UNSENT = delete(t.marketing_sends).where(t.marketing_sends.c.store_id == bindpa
                                           t.marketing_sends.c.message_key == bindparam("key"))
 
 
-def marketing_guard(conn: Connection, row: Any) -> str | None:
-    """The effect runner's last look before a marketing email goes (``guards``): its address was suppressed, or its
-    customer unsubscribed, since the tick asked for it (a retry can come hours later) → why it must not go. Its
-    row in the send ledger goes with it, in the transaction that cancels the effect."""
-    if row.automation != MARKETING_AUTOMATION:
-        return None  # transactional mail ignores marketing consent and is still attempted to a suppressed address
-    email = str(row.payload.get("to", "")).lower()
-    found = driver(conn).execute(_HELD, {"store": row.store_id, "email": email}, prepare=True).fetchone()
-    suppressed, unsubscribed = found if found is not None else (False, False)
-    held = "suppressed" if suppressed else "unsubscribed" if unsubscribed else None
+def marketing_held(conn: Connection, row: Any, look: str) -> str | None:
+    """The effect runner's last look before a marketing email goes (``guards``, with MARKETING_LOOK): its address
+    was suppressed, or its customer unsubscribed, since the tick asked for it (a retry can come hours later) → why
+    it must not go. Its row in the send ledger goes with it, in the transaction that cancels the effect.
+    Transactional mail is never held: it ignores marketing consent and is still attempted to a suppressed address."""
+    held = _held_by_address(conn, row) if look == RECHECK else look
     if held is not None:  # it never went: out of the send ledger, so neither the cap nor attribution counts it
         conn.execute(_UNSENT, {"store": row.store_id, "key": row.key})
     return held
+
+
+def _held_by_address(conn: Connection, row: Any) -> str | None:
+    email = str(row.payload.get("to", "")).lower()
+    found = driver(conn).execute(_HELD, {"store": row.store_id, "email": email}).fetchone()
+    suppressed, unsubscribed = found if found is not None else (False, False)
+    return "suppressed" if suppressed else "unsubscribed" if unsubscribed else None
+
+
+MARKETING_GUARD = Guard(MARKETING_LOOK, marketing_held)
 
 
 def known_address(conn: Connection, store_id: int, email: str) -> bool:

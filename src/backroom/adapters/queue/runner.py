@@ -3,18 +3,20 @@
 
 While an effect runs, its row is locked FOR UPDATE in an open transaction; the remote call happens inside it and
 "done" is committed right after. A crash before the commit leaves the effect pending (the lock dies with the
-connection), so it runs again and the receiver dedupes on the key: that sent-but-not-recorded window is one UPDATE
-and one COMMIT long.
+connection), so it runs again and the receiver dedupes on the key: that sent-but-not-recorded window is one round
+trip long (the UPDATE and its COMMIT go as one message).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.rows import namedtuple_row
+from psycopg.sql import SQL
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 
@@ -28,14 +30,15 @@ from backroom.service_layer.effects import EffectStatus, PermanentEffectError
 from backroom.shared.clock import Clock
 
 log = logging.getLogger(__name__)
-# One email is one claim and one "done", the hot path: both go to psycopg directly (prepared once per connection),
-# on the job's connection and in its transaction; SQLAlchemy's handling of each statement cost more CPU than the
-# database's work. The claim takes only the columns a run reads (the row is also what guards and hooks see).
+# One email is one claim and one "done", the hot path: both go to psycopg directly, on the job's connection, two
+# round trips an email (SQLAlchemy's handling of each statement cost more CPU than the database's work). The claim
+# takes only the columns a run reads (the row is also what guards and hooks see) and the guards' last look in the
+# same statement; "done" and COMMIT travel together as one simple query.
 _PENDING = f"('{EffectStatus.PENDING}', '{EffectStatus.RETRYING}')"
-_CLAIM_ONE = ("SELECT id, store_id, kind, key, automation, subject_id, payload, attempts, max_attempts FROM effects"
-              f" WHERE id = %s AND status IN {_PENDING} FOR UPDATE SKIP LOCKED").encode()
-_DONE_ONE = (f"UPDATE effects SET status = '{EffectStatus.DONE}', attempts = %s, done_at = %s, result = %s"
-             " WHERE id = %s").encode()
+_CLAIM_ONE = ("SELECT id, store_id, kind, key, automation, subject_id, payload, attempts, max_attempts, {look} AS look"
+              f" FROM effects e WHERE id = %s AND status IN {_PENDING} FOR UPDATE OF e SKIP LOCKED")
+_DONE_AND_COMMIT = SQL(f"UPDATE effects SET status = '{EffectStatus.DONE}', attempts = {{}}, done_at = {{}},"
+                       " result = {} WHERE id = {}; COMMIT")
 
 #: runs one effect: (payload, idempotency key) → a result to keep. An executor whose receiver dedupes on the key
 #: (a warehouse, a platform API, a recorder) sets ``batch_safe = True``: its effects share one transaction per job.
@@ -45,8 +48,18 @@ Executor = Callable[[dict[str, Any], str], dict[str, Any] | None]
 #: settles it, nothing is left for a person (no review item, no alert): a marketing email to an address that does
 #: not exist, now suppressed
 OnPermanent = Callable[[Any, Any, PermanentEffectError, datetime], bool]
-#: (connection, effect row) → why the effect must not run any more (it is cancelled), or None to run it
-Guard = Callable[[Any, Any], str | None]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A last look just before an effect of a kind runs. ``look``: a SQL expression over the effect's row (``e``),
+    evaluated in the statement that claims it (no round trip of its own), giving a text when the effect may have to
+    be held back, NULL to run it. ``held``: (connection, the claimed row, that text) → why the effect must not run
+    (it is cancelled; whatever goes with that is recorded in the same transaction), or None to run it after all."""
+
+    look: str
+    held: Callable[[Any, Any, str], str | None]
+
 
 FAILURE_REASONS = {
     "fulfillment_request": ReasonCode.FULFILLMENT_FAILED,
@@ -75,6 +88,8 @@ class EffectRunner:
         self.on_permanent = dict(on_permanent or {})
         self.guards = dict(guards or {})
         self.batch_kinds = sorted(kind for kind, ex in self.executors.items() if getattr(ex, "batch_safe", False))
+        looks = " ".join(f"WHEN '{kind}' THEN ({guard.look})" for kind, guard in sorted(self.guards.items()))
+        self._claim_one = _CLAIM_ONE.format(look=f"CASE kind {looks} END" if looks else "NULL::text").encode()
         self.clock = clock
         self.settings = settings
         self.alerts = alerts
@@ -129,12 +144,12 @@ class EffectRunner:
 
     def _run_one(self, conn: Connection, effect_id: int) -> str:
         with conn.begin():
-            cursor = driver(conn).cursor(row_factory=namedtuple_row)
-            row: Any = cursor.execute(_CLAIM_ONE, (effect_id,), prepare=True).fetchone()
+            raw = driver(conn)
+            row: Any = raw.cursor(row_factory=namedtuple_row).execute(
+                self._claim_one, (effect_id,), prepare=True).fetchone()
             if row is None:
                 return "skipped"
-            guard = self.guards.get(row.kind)
-            held = guard(conn, row) if guard is not None else None
+            held = None if row.look is None else self.guards[row.kind].held(conn, row, row.look)
             if held is not None:
                 conn.execute(update(t.effects).where(t.effects.c.id == row.id).values(
                     status=EffectStatus.CANCELLED, last_error=held, done_at=self.clock.now()))
@@ -144,8 +159,9 @@ class EffectRunner:
             except Exception as err:  # an effect's failure is recorded, retried and then reviewed, never lost
                 log.warning("effect %s (%s) failed: %s", row.id, row.kind, type(err).__name__)
                 return self._failed(conn, row, err)
-            cursor.execute(_DONE_ONE, (row.attempts + 1, self.clock.now(), None if result is None else Jsonb(result),
-                                       row.id), prepare=True)
+            # one round trip: the transaction ends here (the row lock with it), the block's commit finds nothing
+            raw.execute(_DONE_AND_COMMIT.format(row.attempts + 1, self.clock.now(),
+                                                None if result is None else Jsonb(result), row.id))
             return "done"
 
     def _failed(self, conn: Any, row: Any, err: Exception) -> str:
