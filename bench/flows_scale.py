@@ -2,10 +2,19 @@
 emails sent by the real effect worker to a real local SMTP server.
 
     python bench/flows_scale.py [--enrollments 100000] [--concurrency 4] [--database-url URL] [--profile FILE]
+                                [--smtp HOST:PORT [--smtp-log FILE]] [--split-cores]
 
 Starts a private embedded PostgreSQL in a temporary BACKROOM_HOME (or uses --database-url / BACKROOM_DATABASE_URL,
 with a fresh store in it) and a local SMTP server in a child process (aiosmtpd, the same library as the project's
-MailCatcher; it keeps only each message's Message-ID, so it costs little next to the sender).
+MailCatcher, offering PIPELINING as Postfix and the providers' relays do; it keeps only each message's Message-ID,
+so it costs little next to the sender). With ``--smtp HOST:PORT`` the emails go to an SMTP server already running
+instead, such as a local Postfix, which queues every message to disk before it answers: the bench counts each
+Message-ID from its log (``--smtp-log``, Postfix's ``maillog_file``) and its CPU from its processes. docs/flows.md
+("Measured") has the Postfix set-up the figures there came from.
+
+``--split-cores`` puts the SMTP server on the last CPU alone and backroom and PostgreSQL on the others, as if they
+were separate hosts (a relay is never on the shop's machine): with the CPUs shared, every figure is also a measure
+of who took the other side's CPU.
 
 Setup (not measured): N subscribed customers, N open checkouts (1-3 lines each) and N enrollments in the shipped
 ``abandoned_checkout`` flow (wait 1h → reminder → wait 23h → 10 % discount code → second reminder), built by the
@@ -21,8 +30,8 @@ Measured, separately:
   second of drain.
 
 Then the SMTP server's own ceiling (``smtp_ceiling_per_s``): copies of a message backroom built, a fresh Message-ID
-each, pushed at the same server over as many sessions by a sender doing nothing else; ``drain_share_of_ceiling`` is
-``emails_per_s`` over it (1.0: the SMTP server is the bottleneck).
+each, pushed at the same server over as many sessions (backroom's own ``SmtpSession``) by a sender doing nothing
+else; ``drain_share_of_ceiling`` is ``emails_per_s`` over it (1.0: the SMTP server is the bottleneck).
 
 Where the time goes: CPU seconds of this process, of the SMTP server and of PostgreSQL (its processes' /proc
 counters, when it is the embedded server) in each phase and per email, statements per wake and per email (counted
@@ -34,9 +43,8 @@ Prints one ``name value`` line per figure and writes the same (plus machine info
 bench/results/flows_scale.json (or --out); the phases done so far are written there after each one, so a run stopped
 early leaves its figures (``"complete": false``).
 
-Time: on the 2-core development machine (shared, noisy) the default 100,000 takes about 25 min (setup ~2 min,
-the three ticks ~1 + 3 + 4 min, the two drains ~4.5 min each, the ceiling 20 s); ``--enrollments 2000`` about
-45 s.
+Time: on the 2-core development machine (shared, noisy) the default 100,000 takes about 10-25 min depending on the
+machine's load (setup ~1-2 min, the three ticks, the two drains, the ceiling); ``--enrollments 2000`` about 15 s.
 """
 
 from __future__ import annotations
@@ -69,7 +77,8 @@ from sqlalchemy import insert, text
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.db.marketing import enrollment_json
-from backroom.adapters.email.smtp import SmtpSender
+from backroom.adapters.email.catcher import with_pipelining
+from backroom.adapters.email.smtp import SmtpSender, SmtpSession
 from backroom.bootstrap import Backroom, build, default_executors
 from backroom.config import EffectSettings, MarketingConfig, Settings, SmtpSettings, WarehouseSettings, WorkerSettings
 from backroom.demo.generator import FIRST, LAST
@@ -103,6 +112,10 @@ class _Counter:
     def answer(self, ask: Any) -> Any:
         raise ValueError(f"the mail server was asked {ask!r}")
 
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        return with_pipelining(session, hostname, responses)  # as Postfix and the providers' relays offer it
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content = envelope.original_content or envelope.content
         head = content.split(b"\r\n\r\n", 1)[0]
@@ -111,8 +124,11 @@ class _Counter:
         return "250 OK"
 
 
-def _serve_mail(conn: Connection, handler_class: type[_Counter] = _Counter) -> None:
+def _serve_mail(conn: Connection, handler_class: type[_Counter] = _Counter, cpus: set[int] | None = None) -> None:
     from aiosmtpd.controller import Controller
+
+    if cpus:
+        os.sched_setaffinity(0, cpus)  # before the server's thread starts: it inherits them
 
     from backroom.adapters.email.catcher import free_port
 
@@ -137,10 +153,10 @@ class MailServer:
     """The local SMTP server in a child process of its own: a real relay never shares the sender's process (and
     in-process, aiosmtpd would compete with the worker for the GIL)."""
 
-    def __init__(self, handler_class: type[_Counter] = _Counter) -> None:
+    def __init__(self, handler_class: type[_Counter] = _Counter, cpus: set[int] | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve_mail, args=(child, handler_class), daemon=True)
+        self._proc = ctx.Process(target=_serve_mail, args=(child, handler_class, cpus), daemon=True)
         self._proc.start()
         self.port = int(self._conn.recv())
         self.stopped: dict[str, Any] | None = None
@@ -157,6 +173,60 @@ class MailServer:
             self.stopped = dict(self._conn.recv())
             self._proc.join(10)
         return self.stopped
+
+
+POSTFIX_PROCESSES = r"master|smtpd|cleanup|qmgr|trivial-rewrite|discard|postlogd|anvil|proxymap|pickup|tlsmgr|scache"
+_POSTFIX_MESSAGE_ID = re.compile(rb"postfix/cleanup\[\d+\]: \w+: message-id=(\S+)")
+
+
+class ExternalServer:
+    """An SMTP server already running on this machine (``--smtp HOST:PORT``), e.g. Postfix, which writes each
+    message to its queue (and syncs it) before it answers. What it received is read from its log (``--smtp-log``:
+    Postfix's ``maillog_file``, the ``message-id=`` line cleanup writes for every message); its CPU is that of the
+    live processes whose name matches ``--smtp-processes`` (Postfix's daemons by default)."""
+
+    def __init__(self, address: str, log: Path, processes: str) -> None:
+        host, _, port = address.rpartition(":")
+        self.host, self.port = host or "127.0.0.1", int(port)
+        self.log = log
+        self.offset = log.stat().st_size if log.exists() else 0
+        self.processes = re.compile(processes)
+        self.stopped: dict[str, Any] | None = None
+
+    def stats(self) -> dict[str, Any]:
+        """The log is written by a daemon of its own a moment after the reply: read until it stops growing."""
+        if self.stopped is not None:
+            return self.stopped
+        ids, size, quiet_since = self._ids(), -1, time.perf_counter()
+        while time.perf_counter() - quiet_since < 0.3:
+            time.sleep(0.05)
+            if self.log.stat().st_size != size:
+                size, quiet_since = self.log.stat().st_size, time.perf_counter()
+                ids = self._ids()
+        return {"received": len(ids), "unique": len(set(ids)), "cpu_s": self._cpu_s()}
+
+    def stop(self) -> dict[str, Any]:
+        if self.stopped is None:
+            self.stopped = self.stats()
+        return self.stopped
+
+    def _ids(self) -> list[bytes]:
+        with self.log.open("rb") as f:
+            f.seek(self.offset)
+            return [m.group(1) for m in _POSTFIX_MESSAGE_ID.finditer(f.read())]
+
+    def _cpu_s(self) -> float:
+        tick, total = os.sysconf("SC_CLK_TCK"), 0
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            if self.processes.fullmatch(name):
+                fields = stat[stat.rindex(")") + 2 :].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
 
 
 # -- measuring ------------------------------------------------------------------------------------------------------
@@ -236,6 +306,31 @@ def postgres_cpu_s(postmaster: int | None) -> float | None:
     return total / tick
 
 
+def pin(pids: list[int], cpus: set[int]) -> None:
+    """Move processes (single-threaded ones: PostgreSQL's, Postfix's) onto these CPUs; those they fork later follow
+    (a process that has gone meanwhile is skipped)."""
+    for pid in pids:
+        try:
+            os.sched_setaffinity(pid, cpus)
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def processes(matching: re.Pattern[str] | None = None, parent: int | None = None) -> list[int]:
+    """This machine's processes whose name fully matches, or which are ``parent`` or its children."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if ((matching is not None and matching.fullmatch(name))
+                or (parent is not None and parent in (int(pid), int(fields[1])))):
+            found.append(int(pid))
+    return found
+
+
 @dataclass
 class Phase:
     wall_s: float = 0.0
@@ -262,12 +357,13 @@ class Phase:
 
 
 @contextmanager
-def measured(phase: Phase, mail: MailServer, statements: Iterator[int], postmaster: int | None) -> Iterator[None]:
-    wall, cpu, smtp, pg, stmt = (time.perf_counter(), time.process_time(), mail.stats()["cpu_s"],
-                                 postgres_cpu_s(postmaster), next(statements))
+def measured(phase: Phase, mail: MailServer | ExternalServer, statements: Iterator[int],
+             postmaster: int | None) -> Iterator[None]:
+    smtp = mail.stats()["cpu_s"]  # first: an external server's stats wait for its log to settle
+    wall, cpu, pg, stmt = time.perf_counter(), time.process_time(), postgres_cpu_s(postmaster), next(statements)
     yield
-    pg_after = postgres_cpu_s(postmaster)
-    phase.add(Phase(time.perf_counter() - wall, time.process_time() - cpu, mail.stats()["cpu_s"] - smtp,
+    wall_s, cpu_s, pg_after = time.perf_counter() - wall, time.process_time() - cpu, postgres_cpu_s(postmaster)
+    phase.add(Phase(wall_s, cpu_s, mail.stats()["cpu_s"] - smtp,
                     None if pg is None or pg_after is None else pg_after - pg, next(statements) - stmt - 1))
 
 
@@ -288,21 +384,20 @@ def count_statements(counter: Iterator[int]) -> None:
 # -- the SMTP server's own ceiling ----------------------------------------------------------------------------------
 
 
-def smtp_ceiling(port: int, message: bytes, connections: int, count: int) -> float:
+def smtp_ceiling(host: str, port: int, message: bytes, connections: int, count: int) -> float:
     """Messages per second the server accepts from a sender that does nothing else: ``count`` copies of one message
-    backroom built (the same bytes but for a fresh Message-ID each), over ``connections`` pooled smtplib sessions
-    (the drain's concurrency), each message on one session. What no sender on this machine can beat."""
-    import smtplib
-
+    backroom built (the same bytes but for a fresh Message-ID each), over ``connections`` sessions (the drain's
+    concurrency) of the kind backroom sends with (``SmtpSession``: pipelined where the server offers it). What no
+    sender on this machine can beat."""
     head, sep, rest = message.partition(b"Message-ID: ")
     rest = rest.split(b"\r\n", 1)[1]
     per = count // connections
 
     def send(n: int) -> None:
-        smtp = smtplib.SMTP("127.0.0.1", port, local_hostname="bench.localhost")
+        smtp = SmtpSession(host, port, local_hostname="bench.localhost")
         try:
             for i in range(per):
-                smtp.sendmail("orders@example.com", ["ceiling@example.com"],
+                smtp.send_one("orders@example.com", "ceiling@example.com",
                               head + sep + f"<ceiling.{n}.{i}@bench>\r\n".encode() + rest)
         finally:
             smtp.quit()
@@ -410,6 +505,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=Path, default=None,
                     help="cProfile the ticks (pstats here) and the drain's effect runs (.drain.pstats); top functions "
                          "on stderr")
+    ap.add_argument("--smtp", metavar="HOST:PORT", default=None,
+                    help="send to this running SMTP server (e.g. a local Postfix) instead of the bench's own aiosmtpd")
+    ap.add_argument("--smtp-log", type=Path, default=Path("/var/log/postfix.log"),
+                    help="with --smtp: the server's log, where each message's Message-ID is counted (Postfix's "
+                         "maillog_file)")
+    ap.add_argument("--smtp-processes", default=POSTFIX_PROCESSES,
+                    help="with --smtp: a regular expression for the server's process names, whose CPU is counted")
+    ap.add_argument("--split-cores", action="store_true",
+                    help="the SMTP server on the last CPU alone, backroom and PostgreSQL on the others: the two "
+                         "sides as on separate hosts, so the figures say which one is the bottleneck")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--keep", action="store_true", help="keep the temporary BACKROOM_HOME")
     args = ap.parse_args(argv)
@@ -422,13 +527,25 @@ def main(argv: list[str] | None = None) -> int:
 
     home = Path(tempfile.mkdtemp(prefix="backroom-flows-bench-"))
     run = uuid.uuid4().hex[:8]
-    mail = MailServer()
+    all_cpus = os.sched_getaffinity(0)
+    server_cpus = {max(all_cpus)} if args.split_cores else None
+    backroom_cpus = all_cpus - (server_cpus or set())
+    if args.split_cores and not backroom_cpus:
+        ap.error("--split-cores needs at least two CPUs")
+    if args.split_cores:
+        os.sched_setaffinity(0, backroom_cpus)  # before any thread starts: they all inherit it
+    if args.smtp is not None and not args.smtp_log.exists():
+        ap.error(f"--smtp-log {args.smtp_log} does not exist (the server's log is where the bench counts messages)")
+    mail: MailServer | ExternalServer = (MailServer(cpus=server_cpus) if args.smtp is None
+                                         else ExternalServer(args.smtp, args.smtp_log, args.smtp_processes))
+    if server_cpus and isinstance(mail, ExternalServer):
+        pin(processes(mail.processes), server_cpus)
     clock = SimulatedClock(START)
     settings = Settings(
         database_url=args.database_url,
         home=home,
         store=f"flows-bench-{run}",
-        smtp=SmtpSettings(host="127.0.0.1", port=mail.port),
+        smtp=SmtpSettings(host=getattr(mail, "host", "127.0.0.1"), port=mail.port),
         warehouse=WarehouseSettings(mode="csv", csv_dir=home / "warehouse"),
         worker=WorkerSettings(concurrency=args.concurrency),
         effects=EffectSettings(max_attempts=3, backoff_base_s=0.0),
@@ -466,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"enrolled {args.enrollments} in {setup_s:.1f}s")
 
         postmaster = postmaster_pid(app)
+        if args.split_cores and postmaster is not None:
+            pin(processes(parent=postmaster), backroom_cpus)
         statements = itertools.count()
         count_statements(statements)
         for label, at, drain in (("09:00 enter the wait", timedelta(0), False),
@@ -507,11 +626,13 @@ def main(argv: list[str] | None = None) -> int:
         ceiling, ceiling_count = Phase(), min(max(int(server["received"]), 2000), 20_000)
         say(f"the SMTP server's ceiling: {ceiling_count} copies of a reminder over {args.concurrency} sessions")
         with measured(ceiling, mail, statements, postmaster):
-            smtp_ceiling(mail.port, email.sample, args.concurrency, ceiling_count)
+            smtp_ceiling(getattr(mail, "host", "127.0.0.1"), mail.port, email.sample, args.concurrency, ceiling_count)
         ceiling_count = int(mail.stats()["received"]) - int(server["received"])
         info = machine(app, app.embedded is not None)
     finally:
         app.close()
+        if server_cpus and isinstance(mail, ExternalServer):
+            pin(processes(mail.processes), all_cpus)  # the machine's own server gets its CPUs back
         if not args.keep:
             shutil.rmtree(home, ignore_errors=True)
     mail.stop()
@@ -585,7 +706,11 @@ def main(argv: list[str] | None = None) -> int:
             "history": counts, "tick_outcomes": tick.outcomes, "tick_rounds": tick_rounds,
             "drain_rounds": drain_rounds,
             "batch": args.batch, "drain_concurrency": args.concurrency, "marketing_sends": sends,
-            "effects_not_done": pending, "smtp_server": "aiosmtpd in a child process, counts Message-IDs",
+            "cpus": ({"smtp_server": sorted(server_cpus), "backroom_and_postgres": sorted(backroom_cpus)}
+                     if server_cpus else {"shared": sorted(all_cpus)}),
+            "effects_not_done": pending,
+            "smtp_server": ("aiosmtpd in a child process, offers PIPELINING, counts Message-IDs" if args.smtp is None
+                            else f"{args.smtp}, Message-IDs counted from {args.smtp_log}"),
             "where_time_goes": where,
         },
         "checks": {"every_email_once": emails == int(server["unique"]) == sends, "no_effect_left": pending == 0,
