@@ -109,3 +109,41 @@ def test_an_email_costs_two_statements_its_claim_with_the_last_look_and_done_wit
     assert all(q.startswith(b"UPDATE effects SET status = 'done'") and q.endswith(b"; COMMIT") for q in dones)
     assert rows(app, "SELECT status, attempts FROM effects ORDER BY id") == [("done", 1)] * 4
     assert len(mail.messages) == 4
+
+
+def test_a_hard_bounce_of_an_international_address_suppresses_it_as_the_store_knows_it(
+        app: Backroom, mail: MailCatcher) -> None:
+    async def refuse(server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address == "ana@xn--bcher-kva.de":  # the wire form: the domain in IDNA
+            return "550 5.1.1 <ana@xn--bcher-kva.de>: user unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    mail.handler.handle_RCPT = refuse  # type: ignore[attr-defined]
+    first, later = email_effects(app, [(MARKETING, "ana@bücher.de"), (MARKETING, "ANA@BÜCHER.DE")])
+    assert app.runner.run([first]) == {"failed": 1}
+    assert rows(app, "SELECT email, reason, source FROM email_suppressions") == [
+        ("ana@bücher.de", "hard_bounce", "smtp")]
+
+    assert app.runner.run([later]) == {"cancelled": 1}  # the next marketing email to it never goes
+    assert rows(app, "SELECT status, last_error FROM effects ORDER BY id") == [
+        ("failed", "RecipientRefused: the mail server refused the recipient (550)"), ("cancelled", "suppressed")]
+    assert rows(app, "SELECT count(*) FROM review_items") == [(0,)]  # a marketing bounce settles itself
+    assert mail.messages == []
+
+
+def test_an_address_the_server_cannot_carry_fails_at_once_and_only_transactional_mail_goes_to_review(
+        app: Backroom, mail: MailCatcher) -> None:
+    mail.controller.SMTP_kwargs["enable_SMTPUTF8"] = False  # a relay without SMTPUTF8 (RFC 6531)
+    ids = email_effects(app, [(MARKETING, "zoë@example.com"), ("rules", "Zoë <zoë@example.com>"),
+                              ("rules", "ana@example.com")])
+
+    assert app.runner.run(ids) == {"failed": 2, "done": 1}
+
+    assert rows(app, "SELECT status, attempts, last_error FROM effects ORDER BY id") == [
+        ("failed", 1, "Utf8NotOffered: the mail server does not take addresses that are not ASCII (no SMTPUTF8)"),
+        ("failed", 1, "Utf8NotOffered: the mail server does not take addresses that are not ASCII (no SMTPUTF8)"),
+        ("done", 1, None)]
+    assert rows(app, "SELECT reason_code, subject_id FROM review_items") == [("email_failed", ids[1])]
+    assert rows(app, "SELECT count(*) FROM email_suppressions") == [(0,)]
+    assert [m["To"] for m in mail.messages] == ["ana@example.com"]

@@ -8,7 +8,7 @@ from email.policy import default
 
 import pytest
 
-from backroom.adapters.email.mime import Attachment, compose
+from backroom.adapters.email.mime import Attachment, ascii_address, compose
 
 
 def _parse(raw: bytes) -> EmailMessage:
@@ -77,3 +77,14 @@ def test_an_international_domain_goes_as_idna_and_a_non_ascii_mailbox_as_utf8() 
     assert "\r\nCc: =?utf-8?q?Zo=C3=AB?= <zoë@xn--bcher-kva.de>\r\n".encode() in raw  # RFC 6532: SMTPUTF8 only
     msg = _parse(raw)
     assert (msg["To"], msg["Cc"]) == ("Ana <ana@xn--bcher-kva.de>", "Zoë <zoë@xn--bcher-kva.de>")
+
+
+@pytest.mark.parametrize(("address", "wire"), [
+    ("ana@faß.de", "ana@xn--fa-hia.de"),  # IDNA 2008: never fass.de, another domain (IDNA 2003 maps ß to ss)
+    ("ana@ευρώπης.eu", "ana@xn--qxae0adho8d.eu"),  # final sigma kept
+    ("ana@BÜCHER.de", "ana@xn--bcher-kva.de"),
+    ("ana@example.com", "ana@example.com"),
+    ("ana@☃.net", "ana@☃.net"),  # not a name IDNA encodes: left as it is, for the server to refuse
+])
+def test_an_international_domain_takes_its_idna_2008_form(address: str, wire: str) -> None:
+    assert ascii_address(address) == wire

@@ -193,3 +193,19 @@ def test_a_mailbox_that_is_not_ascii_goes_with_smtputf8_or_not_at_all(smtputf8: 
     assert seen == [(["ana@xn--bcher-kva.de"], []), *([(["zoë@example.com"], ["SMTPUTF8"])] if smtputf8 else []),
                     (["bob@example.com"], [])]
     assert pooled == 1  # the session went on serving
+
+
+def test_a_header_that_is_not_ascii_asks_for_smtputf8_even_when_the_envelope_is() -> None:
+    handler, port = Envelopes(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
+    controller.start()
+    sender = SmtpSender(SmtpSettings(host="127.0.0.1", port=port))
+    try:
+        sender(email("ana@example.com, zoë@example.com"), "k-1")  # the envelope takes the first address only
+    finally:
+        sender.close()
+        controller.stop()
+    [(_, rcpts, options)] = handler.seen
+    assert rcpts == ["ana@example.com"]
+    assert "SMTPUTF8" in options
+    assert "\r\nTo: ana@example.com, zoë@example.com\r\n".encode() in handler.bodies[0]

@@ -37,6 +37,11 @@ class PermanentEffectError(Exception):
     after this one attempt (to the review queue, like any effect that gave up), without retries."""
 
 
+class AddressNotSupported(PermanentEffectError):
+    """The way out cannot carry this address (a mailbox name that is not ASCII, to a mail server without SMTPUTF8):
+    nothing was sent, and no retry can help."""
+
+
 class RecipientRefused(PermanentEffectError):
     """The mail server refused an email's recipient for good; ``hard_bounce``: the refusal says the address itself
     does not take mail (marketing/bounces.py), so it is suppressed in the transaction that fails the effect."""

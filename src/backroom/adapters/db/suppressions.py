@@ -4,6 +4,7 @@ that fails the email's effect) or from a delivery status notification, listed an
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, literal, select, union_all
@@ -13,7 +14,7 @@ from backroom.adapters.db import tables as t
 from backroom.adapters.db.bulk import driver
 from backroom.adapters.queue.runner import Guard
 from backroom.marketing.service import AUTOMATION as MARKETING_AUTOMATION
-from backroom.service_layer.effects import PermanentEffectError, RecipientRefused
+from backroom.service_layer.effects import AddressNotSupported, PermanentEffectError, RecipientRefused
 
 HARD_BOUNCE = "hard_bounce"
 
@@ -31,12 +32,23 @@ def suppress_refused_recipient(conn: Connection, row: Any, err: PermanentEffectE
     """The effect runner's hook for email (``on_permanent``): a hard bounce at SMTP time suppresses the address in
     the transaction that fails the effect. For a marketing email that settles it (True: no review item, the
     suppression list shows it); a transactional one (an order's confirmation) still goes to review, so that someone
-    can reach the customer another way."""
+    can reach the customer another way. A marketing email the mail server cannot carry (an address that needs
+    SMTPUTF8) is settled too: it stays failed, without a review item for every such address."""
+    marketing = bool(row.automation == MARKETING_AUTOMATION)
+    if isinstance(err, AddressNotSupported):
+        return marketing
     if not (isinstance(err, RecipientRefused) and err.hard_bounce):
         return False
-    record_suppression(conn, int(row.store_id), err.recipient, reason=HARD_BOUNCE, detail=err.reply,
-                       source="smtp", at=now)
-    return bool(row.automation == MARKETING_AUTOMATION)
+    record_suppression(conn, int(row.store_id), _as_the_store_knows_it(row, err.recipient), reason=HARD_BOUNCE,
+                       detail=err.reply, source="smtp", at=now)
+    return marketing
+
+
+def _as_the_store_knows_it(row: Any, refused: str) -> str:
+    """The refused address as the email's payload has it (``ana@bücher.de``, which the last look and the tick
+    compare), not as it went on the wire (``ana@xn--bcher-kva.de``); the wire form when the payload has none."""
+    named = parseaddr(str(row.payload.get("to", "")))[1]
+    return named or refused
 
 
 # the last look's SQL, in the statement that claims the email (adapters/queue/runner.py Guard): the address is

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import encode_rfc2231, formataddr, getaddresses
 
+import idna
+
 ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender"})
 _MAX_LINE = 998  # RFC 5322: a line is at most 998 characters before CRLF
 
@@ -42,13 +44,15 @@ def compose(headers: Sequence[tuple[str, str]], text: str, html: str,
 
 def ascii_address(address: str) -> str:
     """An address with its domain in IDNA form (``ana@bücher.de`` → ``ana@xn--bcher-kva.de``), which every server
-    takes; a local part that is not ASCII stays as it is (it needs SMTPUTF8, RFC 6531)."""
+    takes; a local part that is not ASCII stays as it is (it needs SMTPUTF8, RFC 6531). IDNA 2008 with the UTS 46
+    mapping, non-transitional: ``faß.de`` is ``xn--fa-hia.de``, never ``fass.de`` (another domain, which the stdlib's
+    IDNA 2003 codec would give)."""
     local, at, domain = address.rpartition("@")
     if not at or domain.isascii():
         return address
     try:
-        return f"{local}@{domain.encode('idna').decode('ascii')}"
-    except UnicodeError:  # not a name IDNA can encode: left for the server to refuse
+        return f"{local}@{idna.encode(domain, uts46=True, transitional=False).decode('ascii')}"
+    except idna.IDNAError:  # not a name IDNA can encode: left as it is, for the server to refuse
         return address
 
 

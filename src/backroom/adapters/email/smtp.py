@@ -19,7 +19,7 @@ from backroom.adapters.email.mime import Attachment, ascii_address, compose
 from backroom.config import SmtpSettings
 from backroom.errors import ConfigurationError
 from backroom.marketing.bounces import MAX_DETAIL, enhanced_status, is_hard_bounce
-from backroom.service_layer.effects import PermanentEffectError, RecipientRefused
+from backroom.service_layer.effects import AddressNotSupported, RecipientRefused
 
 SUBJECTS = {
     "order_confirmation": "Your order {order_number} is confirmed",
@@ -112,9 +112,10 @@ def envelope_address(address: str) -> str:
     return address if _PLAIN_ADDRESS.fullmatch(address) else ascii_address(parseaddr(address)[1])
 
 
-class Utf8NotOffered(PermanentEffectError):
-    """The address needs SMTPUTF8 (its local part is not ASCII) and the mail server does not offer it: no retry can
-    help, so the email goes to review (someone reaches the customer another way)."""
+class Utf8NotOffered(AddressNotSupported):
+    """The message needs SMTPUTF8 (a mailbox name that is not ASCII, in the envelope or a header) and the mail server
+    does not offer it. A transactional email goes to review (someone reaches the customer another way); a marketing
+    one is settled as failed (adapters/db/suppressions.py)."""
 
     def __init__(self) -> None:
         super().__init__("the mail server does not take addresses that are not ASCII (no SMTPUTF8)")
@@ -135,7 +136,7 @@ class SmtpSession(smtplib.SMTP):
         relay across the internet costs. The outcomes and exceptions are ``smtplib.SMTP.sendmail``'s."""
         self.message_sent = False
         self.ehlo_or_helo_if_needed()
-        if not (from_addr.isascii() and to.isascii()):  # an internationalised address (RFC 6531)
+        if not (from_addr.isascii() and to.isascii() and msg.isascii()):  # an internationalised address (RFC 6531)
             if not self.has_extn("smtputf8"):
                 raise Utf8NotOffered
             self.sendmail(from_addr, [to], msg, mail_options=["SMTPUTF8"])
