@@ -723,9 +723,9 @@ def build(settings: Settings | None = None, clock: Clock | None = None, *, migra
     return Backroom(settings, engine, url, clock, bus, runner, embedded, flows)
 
 
-#: the flow triggers that enroll customers: a recorded checkout, a delivered order (the pipeline's
-#: shipment_delivered), and the daily lapsed-customer scan
-WIRED_TRIGGERS = frozenset({"checkout_abandoned", "order_delivered", "customer_lapsed"})
+#: the flow triggers that enroll customers: a recorded checkout, a new order (the pipeline's order_created), a
+#: delivered order (its shipment_delivered), and the daily lapsed-customer scan
+WIRED_TRIGGERS = frozenset({"checkout_abandoned", "order_placed", "order_delivered", "customer_lapsed"})
 LAPSED_SCAN_EVERY_S = 24 * 3600
 
 

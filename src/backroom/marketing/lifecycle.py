@@ -1,5 +1,6 @@
-"""Flows that follow a customer's orders rather than a checkout: ``order_delivered`` (post-purchase) enrolls from the
-order pipeline's delivery, in the transaction that records it; ``customer_lapsed`` (win-back) from a daily scan of
+"""Flows that follow a customer's orders rather than a checkout: ``order_placed`` enrolls from a new order, in the
+transaction that records it (once the order is written); ``order_delivered`` (post-purchase) from the order
+pipeline's delivery, in the transaction that records it; ``customer_lapsed`` (win-back) from a daily scan of
 customers quiet for longer than their own repurchase interval (``lapse``). Their facts are read fresh at every
 wake like a checkout's: the order as it is now (``refunded`` once paid back in full), the customer's purchases and
 interval, and — only when a cross-sell is the next email — what to recommend, computed then from the store's order
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +23,10 @@ from backroom.marketing.steps import RECOMMENDING_TEMPLATES, Facts
 from backroom.service_layer.messages import RecordedEvent
 
 DELIVERED_EVENT = "shipment_delivered"  # what the order pipeline records when the carrier delivers
+PLACED_EVENT = "order_created"  # what the order pipeline records when an order arrives
+#: an order placed longer ago than this when backroom records it is history (an import, a backfill), not a
+#: purchase happening now: it enrolls no one in order_placed flows
+PLACED_RECENTLY = timedelta(hours=24)
 ORDER = "order"  # the enrollments' subject: the delivered order, or the lapsed customer's last order
 RECOMMENDATIONS = 3  # products a cross-sell shows at most
 SCAN_BATCH = 500  # lapsed candidates read per query
@@ -51,6 +56,21 @@ def enroll_delivered(uow: MarketingUnitOfWork, flows: list[Flow], event: Recorde
         return []
     if order["status"] != "refunded":
         order = {**order, "status": "delivered"}  # this transaction writes the order's new status at its commit
+    objects = {"order": order, "customer": _customer(uow, order["email"])}
+    return [f.name for f in flows if enroll_customer(uow, f, order["email"], event.subject_id, objects)]
+
+
+def enroll_placed(uow: MarketingUnitOfWork, flows: list[Flow], event: RecordedEvent) -> list[str]:
+    """A new order enrolls its buyer in the enabled ``order_placed`` flows, read as flows see orders once it is
+    written (the unit of work runs this after writing it, in the same transaction); the names entered. An order
+    placed more than PLACED_RECENTLY before now (history being imported) enrolls no one."""
+    if event.subject_id is None or not flows:
+        return []
+    order = uow.marketing.order(event.subject_id)
+    if order is None or not order["email"] or order["status"] == "cancelled":
+        return []
+    if datetime.fromisoformat(order["placed_at"]) < uow.clock.now() - PLACED_RECENTLY:
+        return []
     objects = {"order": order, "customer": _customer(uow, order["email"])}
     return [f.name for f in flows if enroll_customer(uow, f, order["email"], event.subject_id, objects)]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -127,6 +127,10 @@ class MarketingUnitOfWork(Protocol):
     def marketing(self) -> MarketingRepository: ...
 
     def request_effect(self, effect: EffectRequest) -> None: ...
+
+    def after_flush(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` in this transaction once the orders it creates are written."""
+        ...
 
     def commit(self) -> None: ...
 

@@ -89,9 +89,15 @@ class TickResult:
 def enroll_from_event(uow: MarketingUnitOfWork, settings: FlowSettings, event: RecordedEvent) -> list[str]:
     """A checkout recorded (or updated) and still open enrolls its buyer in the enabled checkout_abandoned flows;
     the names of the flows entered. A delivered order enrolls its buyer in the order_delivered flows
-    (``lifecycle``)."""
+    (``lifecycle``); a new order in the order_placed flows, once the unit of work has written it (nothing is
+    returned for those: they are entered at commit)."""
     if event.name == lifecycle.DELIVERED_EVENT:
         return lifecycle.enroll_delivered(uow, settings.enabled_for("order_delivered"), event)
+    if event.name == lifecycle.PLACED_EVENT:
+        placed = settings.enabled_for("order_placed")
+        if placed:
+            uow.after_flush(lambda: lifecycle.enroll_placed(uow, placed, event))
+        return []
     if event.name not in CHECKOUT_EVENTS or event.subject_id is None or event.data.get("completed"):
         return []
     email = str(event.data.get("email") or "").lower()

@@ -126,6 +126,7 @@ class SqlUnitOfWork:
         self.rules = SqlRuleRepository(self)
         self._effects: list[EffectRequest] = []
         self._events: list[tuple[RecordedEvent, dict[str, Any] | None]] = []
+        self._after_flush: list[Callable[[], object]] = []
         self._listener = self.listener_factory(self) if self.listener_factory else None
         self._decisions: list[Decision] = []
         self._reviews: list[ReviewRequest] = []
@@ -163,6 +164,11 @@ class SqlUnitOfWork:
             (dropped if eff.subject_id == subject_id and eff.key in keys else kept).append(eff)
         self._effects = kept
         return [eff.key for eff in dropped]
+
+    def after_flush(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` in this transaction once the new orders and stock are written (at commit, before the
+        effects and events): for what must read an order the transaction itself creates (an order_placed flow)."""
+        self._after_flush.append(callback)
 
     def record_event(self, event: RecordedEvent) -> None:
         slot = len(self._events)
@@ -244,6 +250,9 @@ class SqlUnitOfWork:
     def _flush(self) -> None:
         self.orders.flush()
         self.stock.flush()
+        callbacks, self._after_flush = self._after_flush, []
+        for callback in callbacks:
+            callback()
         self._flush_effects()
         now, store = self._now, self.store_id
         insert_rows(self.conn, "events", _EVENT_COLUMNS, [
