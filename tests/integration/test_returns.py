@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from backroom.adapters.db.uow import SqlUnitOfWork
 from backroom.bootstrap import Backroom
 from backroom.orders import commands
+from backroom.orders.payments import Refund
 from backroom.shared.clock import SimulatedClock
 from backroom.support.commands import HandleSupportMessage
 from backroom.support.model import Citation, Understanding
@@ -94,6 +96,23 @@ def test_outside_the_window_the_agent_refuses_and_the_pipeline_would_too(app: Ba
                                "30-day return window.")
     assert say(app, "yes").reply.actions == []
     assert rows(app, "SELECT count(*) FROM order_returns") == [(0,)]
+
+
+DELIVERED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # the clock fixture's start: the order is delivered then
+
+
+def test_the_window_counts_from_the_delivery_not_from_a_later_change_to_the_order(
+        app: Backroom, clock: SimulatedClock) -> None:
+    seed_catalog(app, {"MUG": (5, 0)})
+    order_id = delivered(app, "O1")
+    clock.advance(timedelta(days=20))  # a refund changes the order (and its updated_at) after the delivery
+    app.handle(commands.RecordRefunds("api", "O1", (Refund("r-1", Decimal("40.00"), "GBP"),), whole_order=True))
+    clock.advance(timedelta(days=11))
+    assert rows(app, "SELECT delivered_at, updated_at FROM orders WHERE id = :o", o=order_id) == [
+        (DELIVERED, DELIVERED + timedelta(days=20))]
+    late = say(app, "I want to return #O1, ada@example.com")
+    assert late.reply.text == ("Order #O1 was delivered on 27 November, more than 30 days ago, so it is outside our "
+                               "30-day return window.")
 
 
 def test_the_cli_lists_and_receives_without_restocking(app: Backroom, database_url: str, tmp_path: Path) -> None:

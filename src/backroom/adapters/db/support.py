@@ -59,7 +59,7 @@ class SqlConversationRepository:
 
 
 _ORDER = text(
-    "SELECT o.id, o.number, o.email, o.status, o.placed_at, o.updated_at, o.total, o.currency,"
+    "SELECT o.id, o.number, o.email, o.status, o.placed_at, o.updated_at, o.delivered_at, o.total, o.currency,"
     "  coalesce(o.shipping_address->>'postal_code', '') AS postal_code,"
     "  coalesce(o.shipping_address->>'country', '') AS country, o.tags,"
     "  (SELECT coalesce(json_agg(json_build_array(r.amount, r.currency, r.refunded_at) ORDER BY r.id), '[]')"
@@ -129,8 +129,17 @@ def _facts(r: Any) -> OrderFacts:
                     for number, status, at, lines in r.returns)
     return OrderFacts(r.number, r.email, r.postal_code, r.status, r.placed_at, Decimal(r.total), r.currency,
                       tuple((str(title), int(q)) for title, q in r.items), shipments,
-                      r.updated_at if r.status == "delivered" else None, expected, r.country, refunds, returns,
+                      _delivered_at(r), expected, r.country, refunds, returns,
                       tuple(r.tags or ()))
+
+
+def _delivered_at(r: Any) -> datetime | None:
+    """When it was delivered; for an order delivered before backroom kept that (migration 0013 fills it from the
+    delivery events), its last change is the best left."""
+    if r.status != "delivered":
+        return None
+    at: datetime = r.delivered_at if r.delivered_at is not None else r.updated_at
+    return at
 
 
 def conversation_rows(conn: Any, store_id: int, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

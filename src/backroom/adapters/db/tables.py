@@ -182,6 +182,7 @@ orders = Table(
     _ts("placed_at"),
     _ts("created_at"),
     _ts("updated_at"),
+    _ts("delivered_at", nullable=True),  # the first time it was written delivered (updated_at moves on)
     UniqueConstraint("store_id", "channel", "external_id", name="uq_orders_store_channel_external"),
     Index("ix_orders_store_fingerprint", "store_id", "fingerprint", "placed_at"),
     Index("ix_orders_store_status", "store_id", "status", "id"),

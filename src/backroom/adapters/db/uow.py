@@ -15,7 +15,22 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import Connection, Engine, Text, any_, bindparam, func, insert, literal, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    DateTime,
+    Engine,
+    Text,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
@@ -477,17 +492,24 @@ class SqlOrderRepository:
         dirty = [o for o in self._loaded.values() if o.dirty]
         if dirty:
             conn.execute(
-                update(t.orders).where(t.orders.c.id == bindparam("oid")),
+                update(t.orders).where(t.orders.c.id == bindparam("oid")).values(delivered_at=_DELIVERED_AT),
                 [{"oid": o.id, "status": o.status.value, "holds": sorted(h.value for h in o.holds),
                   "backorder_seq": o.backorder_seq, "shipping_address": o.shipping_address.as_dict(),
                   "tags": list(o.tags), "notes": o.notes, "priority": o.priority,
-                  "payment_state": o.payment_state.value, "updated_at": now}
+                  "payment_state": o.payment_state.value, "updated_at": now,
+                  "delivered": o.status is OrderStatus.DELIVERED, "now": now}
                  for o in dirty],
             )
             conn.execute(t.reservations.delete().where(_any(t.reservations.c.order_id, [o.id for o in dirty])))
             _insert_reservations(conn, dirty)
         if self._shipments:
             conn.execute(insert(t.shipments), self._shipments)
+
+
+#: an order written delivered keeps the time it first was (SET reads the row as it was before the update)
+_DELIVERED_AT = case((bindparam("delivered", type_=Boolean),
+                      func.coalesce(t.orders.c.delivered_at, bindparam("now", type_=DateTime(timezone=True)))),
+                     else_=t.orders.c.delivered_at)
 
 
 def _id_of(order: Order) -> int:
