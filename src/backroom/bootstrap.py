@@ -448,8 +448,9 @@ class Backroom:
         now, count = self.clock.now(), 0
         with self.engine.begin() as conn:
             for recipient in bounced:
-                if suppressions.known_address(conn, store_id, recipient.email):
-                    suppressions.record_suppression(conn, store_id, recipient.email, reason=suppressions.HARD_BOUNCE,
+                known = suppressions.as_known(conn, store_id, recipient.email)
+                if known is not None:
+                    suppressions.record_suppression(conn, store_id, known, reason=suppressions.HARD_BOUNCE,
                                                     detail=recipient.detail, source="dsn", at=now)
                     count += 1
         if bounced:  # counts only: never the addresses

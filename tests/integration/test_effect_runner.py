@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from sqlalchemy import event, insert
 from tests.conftest import rows
+from tests.unit.marketing.test_bounces import dsn, recipient
 
 from backroom.adapters.db import tables as t
 from backroom.adapters.email.catcher import MailCatcher
@@ -147,3 +148,18 @@ def test_an_address_the_server_cannot_carry_fails_at_once_and_only_transactional
     assert rows(app, "SELECT reason_code, subject_id FROM review_items") == [("email_failed", ids[1])]
     assert rows(app, "SELECT count(*) FROM email_suppressions") == [(0,)]
     assert [m["To"] for m in mail.messages] == ["ana@example.com"]
+
+
+def test_a_bounce_report_naming_the_idna_form_suppresses_the_address_the_store_knows(app: Backroom) -> None:
+    store_id = app.store_id()
+    with app.engine.begin() as conn:
+        conn.execute(insert(t.customers).values(store_id=store_id, email="ana@bücher.de", name="Ana",
+                                                created_at=app.clock.now(), marketing_consent="subscribed"))
+    report = dsn(recipient("ana@xn--bcher-kva.de", "failed", "5.1.1", "550 5.1.1 user unknown"),
+                 recipient("bob@xn--bcher-kva.de", "failed", "5.1.1", "550 5.1.1 user unknown"))  # nobody it knows
+
+    assert app.record_bounce_report(report, store_id) == 1
+
+    assert rows(app, "SELECT email, source FROM email_suppressions") == [("ana@bücher.de", "dsn")]
+    [effect] = email_effects(app, [(MARKETING, "ana@bücher.de")])
+    assert app.runner.run([effect]) == {"cancelled": 1}  # the last look matches it

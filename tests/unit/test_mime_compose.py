@@ -8,7 +8,8 @@ from email.policy import default
 
 import pytest
 
-from backroom.adapters.email.mime import Attachment, ascii_address, compose
+from backroom.adapters.email.mime import Attachment, compose
+from backroom.shared.addresses import ascii_address, unicode_address
 
 
 def _parse(raw: bytes) -> EmailMessage:
@@ -88,3 +89,4 @@ def test_an_international_domain_goes_as_idna_and_a_non_ascii_mailbox_as_utf8() 
 ])
 def test_an_international_domain_takes_its_idna_2008_form(address: str, wire: str) -> None:
     assert ascii_address(address) == wire
+    assert unicode_address(wire) == address.lower()  # back to the form the store keeps

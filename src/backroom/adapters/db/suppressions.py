@@ -15,6 +15,7 @@ from backroom.adapters.db.bulk import driver
 from backroom.adapters.queue.runner import Guard
 from backroom.marketing.service import AUTOMATION as MARKETING_AUTOMATION
 from backroom.service_layer.effects import AddressNotSupported, PermanentEffectError, RecipientRefused
+from backroom.shared.addresses import unicode_address
 
 HARD_BOUNCE = "hard_bounce"
 
@@ -89,6 +90,15 @@ def _held_by_address(conn: Connection, row: Any) -> str | None:
 
 
 MARKETING_GUARD = Guard(MARKETING_LOOK, marketing_held)
+
+
+def as_known(conn: Connection, store_id: int, reported: str) -> str | None:
+    """The address a bounce report names, in the form the store knows it (a report names an international domain in
+    its IDNA form, ``ana@xn--bcher-kva.de``, the store keeps ``ana@bücher.de``); None when the store knows neither."""
+    for email in dict.fromkeys((unicode_address(reported).lower(), reported.lower())):
+        if known_address(conn, store_id, email):
+            return email
+    return None
 
 
 def known_address(conn: Connection, store_id: int, email: str) -> bool:

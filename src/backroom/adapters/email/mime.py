@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import encode_rfc2231, formataddr, getaddresses
 
-import idna
+from backroom.shared.addresses import ascii_address
 
 ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender"})
 _MAX_LINE = 998  # RFC 5322: a line is at most 998 characters before CRLF
@@ -40,20 +40,6 @@ def compose(headers: Sequence[tuple[str, str]], text: str, html: str,
     files = list(attachments)
     body = alternative if not files else _multipart("mixed", [alternative, *(_attachment(a) for a in files)])
     return b"\r\n".join(out) + b"\r\n" + body
-
-
-def ascii_address(address: str) -> str:
-    """An address with its domain in IDNA form (``ana@bücher.de`` → ``ana@xn--bcher-kva.de``), which every server
-    takes; a local part that is not ASCII stays as it is (it needs SMTPUTF8, RFC 6531). IDNA 2008 with the UTS 46
-    mapping, non-transitional: ``faß.de`` is ``xn--fa-hia.de``, never ``fass.de`` (another domain, which the stdlib's
-    IDNA 2003 codec would give)."""
-    local, at, domain = address.rpartition("@")
-    if not at or domain.isascii():
-        return address
-    try:
-        return f"{local}@{idna.encode(domain, uts46=True, transitional=False).decode('ascii')}"
-    except idna.IDNAError:  # not a name IDNA can encode: left as it is, for the server to refuse
-        return address
 
 
 def _mailbox(display: str, addr: str) -> str:

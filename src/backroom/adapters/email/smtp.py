@@ -15,11 +15,12 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
 
-from backroom.adapters.email.mime import Attachment, ascii_address, compose
+from backroom.adapters.email.mime import Attachment, compose
 from backroom.config import SmtpSettings
 from backroom.errors import ConfigurationError
 from backroom.marketing.bounces import MAX_DETAIL, enhanced_status, is_hard_bounce
 from backroom.service_layer.effects import AddressNotSupported, RecipientRefused
+from backroom.shared.addresses import ascii_address
 
 SUBJECTS = {
     "order_confirmation": "Your order {order_number} is confirmed",
