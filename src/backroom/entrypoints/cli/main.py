@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -60,6 +61,12 @@ app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(store.app, name="store")
 
 
+def _shown(path: Path) -> str:
+    """A path as the user can use it: relative to where they are when it is under it (the default .backroom)."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(Path.cwd())) if resolved.is_relative_to(Path.cwd()) else str(resolved)
+
+
 @app.command()
 def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the simulated day"),
          seed: int = 7, shopify: bool = typer.Option(True, "--shopify/--no-shopify",
@@ -70,7 +77,8 @@ def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the s
     from backroom.demo.run import DEMO_STORE, run_demo
 
     progress = None if as_json else lambda m: console.print(f"[dim]• {m}[/]")
-    result = run_demo(Settings(), orders=orders_count, seed=seed, progress=progress)
+    settings = Settings()
+    result = run_demo(settings, orders=orders_count, seed=seed, progress=progress)
     shop = _shopify_demo(seed, progress) if shopify else None
     s = result.summary
     if as_json:
@@ -114,7 +122,8 @@ def demo(orders_count: int = typer.Option(240, "--orders", help="orders in the s
         console.print("  conversations: [bold]backroom support list --store demo[/]; handovers wait in the review "
                       "queue")
     console.print(f"\n{result.emails_caught} customer emails were delivered over SMTP to a local mailbox "
-                  "(.backroom/demo-mail); fulfillment requests are CSV files in .backroom/warehouse/outbox.")
+                  f"({_shown(settings.home / 'demo-mail')}); fulfillment requests are CSV files in "
+                  f"{_shown(settings.home / 'warehouse' / 'outbox')}.")
     if shop is not None:
         console.print(f"\n[bold]Shopify[/] (store emulator → store 'demo-shopify'): {shop.placed} orders placed; "
                       f"{shop.webhooks_sent} webhooks sent ({shop.duplicates} twice, {shop.late} late), "
