@@ -203,7 +203,7 @@ class ExternalServer:
             if self.log.stat().st_size != size:
                 size, quiet_since = self.log.stat().st_size, time.perf_counter()
                 ids = self._ids()
-        return {"received": len(ids), "unique": len(set(ids)), "cpu_s": self._cpu_s()}
+        return {"received": len(ids), "unique": len(set(ids)), "cpu_s": cpu_s(processes(self.processes))}
 
     def stop(self) -> dict[str, Any]:
         if self.stopped is None:
@@ -214,20 +214,6 @@ class ExternalServer:
         with self.log.open("rb") as f:
             f.seek(self.offset)
             return [m.group(1) for m in _POSTFIX_MESSAGE_ID.finditer(f.read())]
-
-    def _cpu_s(self) -> float:
-        tick, total = os.sysconf("SC_CLK_TCK"), 0
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                continue
-            name = stat[stat.index("(") + 1 : stat.rindex(")")]
-            if self.processes.fullmatch(name):
-                fields = stat[stat.rindex(")") + 2 :].split()
-                total += int(fields[11]) + int(fields[12])
-        return total / tick
-
 
 # -- measuring ------------------------------------------------------------------------------------------------------
 
@@ -290,20 +276,25 @@ def postmaster_pid(app: Backroom) -> int | None:
 
 def postgres_cpu_s(postmaster: int | None) -> float | None:
     """CPU seconds used so far by this run's PostgreSQL (the postmaster and its children: not other servers on the
-    machine); None for an external database, whose CPU this process cannot see."""
-    if postmaster is None:
-        return None
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    machine; exited backends are not counted); None for an external database, whose CPU this process cannot see."""
+    return None if postmaster is None else cpu_s(processes(parent=postmaster))
+
+
+def _proc() -> Iterator[tuple[int, str, int, int]]:
+    """This machine's processes: (pid, name, parent's pid, CPU ticks used: user + system)."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
+        except OSError:  # gone meanwhile
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
-        if int(pid) == postmaster or int(fields[1]) == postmaster:  # fields[1]: the parent's pid
-            total += int(fields[11]) + int(fields[12])  # utime, stime (exited backends are not counted)
-    return total / tick
+        yield int(pid), stat[stat.index("(") + 1 : stat.rindex(")")], int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def cpu_s(pids: list[int]) -> float:
+    """CPU seconds these processes have used so far."""
+    wanted = set(pids)
+    return sum(ticks for pid, _, _, ticks in _proc() if pid in wanted) / os.sysconf("SC_CLK_TCK")
 
 
 def pin(pids: list[int], cpus: set[int]) -> None:
@@ -318,17 +309,8 @@ def pin(pids: list[int], cpus: set[int]) -> None:
 
 def processes(matching: re.Pattern[str] | None = None, parent: int | None = None) -> list[int]:
     """This machine's processes whose name fully matches, or which are ``parent`` or its children."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
-        if ((matching is not None and matching.fullmatch(name))
-                or (parent is not None and parent in (int(pid), int(fields[1])))):
-            found.append(int(pid))
-    return found
+    return [pid for pid, name, ppid, _ in _proc()
+            if (matching is not None and matching.fullmatch(name)) or (parent is not None and parent in (pid, ppid))]
 
 
 @dataclass
@@ -362,8 +344,8 @@ def measured(phase: Phase, mail: MailServer | ExternalServer, statements: Iterat
     smtp = mail.stats()["cpu_s"]  # first: an external server's stats wait for its log to settle
     wall, cpu, pg, stmt = time.perf_counter(), time.process_time(), postgres_cpu_s(postmaster), next(statements)
     yield
-    wall_s, cpu_s, pg_after = time.perf_counter() - wall, time.process_time() - cpu, postgres_cpu_s(postmaster)
-    phase.add(Phase(wall_s, cpu_s, mail.stats()["cpu_s"] - smtp,
+    wall_s, used_s, pg_after = time.perf_counter() - wall, time.process_time() - cpu, postgres_cpu_s(postmaster)
+    phase.add(Phase(wall_s, used_s, mail.stats()["cpu_s"] - smtp,
                     None if pg is None or pg_after is None else pg_after - pg, next(statements) - stmt - 1))
 
 
