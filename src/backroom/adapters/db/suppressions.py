@@ -4,7 +4,6 @@ that fails the email's effect) or from a delivery status notification, listed an
 from __future__ import annotations
 
 from datetime import datetime
-from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, literal, select, union_all
@@ -40,16 +39,11 @@ def suppress_refused_recipient(conn: Connection, row: Any, err: PermanentEffectE
         return marketing
     if not (isinstance(err, RecipientRefused) and err.hard_bounce):
         return False
-    record_suppression(conn, int(row.store_id), _as_the_store_knows_it(row, err.recipient), reason=HARD_BOUNCE,
-                       detail=err.reply, source="smtp", at=now)
+    # suppressed as the store keeps it (ana@bücher.de, which the last look and the tick compare), not as it went on
+    # the wire (ana@xn--bcher-kva.de)
+    record_suppression(conn, int(row.store_id), unicode_address(err.recipient), reason=HARD_BOUNCE, detail=err.reply,
+                       source="smtp", at=now)
     return marketing
-
-
-def _as_the_store_knows_it(row: Any, refused: str) -> str:
-    """The refused address as the email's payload has it (``ana@bücher.de``, which the last look and the tick
-    compare), not as it went on the wire (``ana@xn--bcher-kva.de``); the wire form when the payload has none."""
-    named = parseaddr(str(row.payload.get("to", "")))[1]
-    return named or refused
 
 
 # the last look's SQL, in the statement that claims the email (adapters/queue/runner.py Guard): the address is
@@ -57,16 +51,19 @@ def _as_the_store_knows_it(row: Any, refused: str) -> str:
 # the database's, Turkish I included), and any other address is looked at again from Python (RECHECK)
 _TO = "translate(e.payload->>'to', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
 RECHECK = "recheck"
-MARKETING_LOOK = (
-    f"CASE WHEN e.automation <> '{MARKETING_AUTOMATION}' THEN NULL"
-    f" WHEN e.payload->>'to' !~ '^[ -~]*$' THEN '{RECHECK}'"
-    f" WHEN EXISTS (SELECT 1 FROM email_suppressions s WHERE s.store_id = e.store_id AND s.email = {_TO})"
-    " THEN 'suppressed'"
-    f" WHEN EXISTS (SELECT 1 FROM customers c WHERE c.store_id = e.store_id AND c.email = {_TO}"
-    " AND c.marketing_consent = 'unsubscribed') THEN 'unsubscribed' END")
-_HELD = (b"SELECT EXISTS (SELECT 1 FROM email_suppressions WHERE store_id = %(store)s AND email = %(email)s),"
-         b" EXISTS (SELECT 1 FROM customers WHERE store_id = %(store)s AND email = %(email)s"
-         b" AND marketing_consent = 'unsubscribed')")
+
+
+def _held_sql(store: str, email: str) -> str:
+    """Why marketing must not reach ``email`` now (``suppressed``, ``unsubscribed``), or NULL: one check, in the claim
+    (over the effect's row) and in the look again from Python (with parameters)."""
+    return (f"CASE WHEN EXISTS (SELECT 1 FROM email_suppressions s WHERE s.store_id = {store} AND s.email = {email})"
+            f" THEN 'suppressed' WHEN EXISTS (SELECT 1 FROM customers c WHERE c.store_id = {store}"
+            f" AND c.email = {email} AND c.marketing_consent = 'unsubscribed') THEN 'unsubscribed' END")
+
+
+MARKETING_LOOK = (f"CASE WHEN e.automation <> '{MARKETING_AUTOMATION}' THEN NULL"
+                  f" WHEN e.payload->>'to' !~ '^[ -~]*$' THEN '{RECHECK}' ELSE {_held_sql('e.store_id', _TO)} END")
+_HELD = f"SELECT {_held_sql('%(store)s', '%(email)s')}".encode()
 _UNSENT = delete(t.marketing_sends).where(t.marketing_sends.c.store_id == bindparam("store"),
                                           t.marketing_sends.c.message_key == bindparam("key"))
 
@@ -83,10 +80,9 @@ def marketing_held(conn: Connection, row: Any, look: str) -> str | None:
 
 
 def _held_by_address(conn: Connection, row: Any) -> str | None:
-    email = str(row.payload.get("to", "")).lower()
-    found = driver(conn).execute(_HELD, {"store": row.store_id, "email": email}).fetchone()
-    suppressed, unsubscribed = found if found is not None else (False, False)
-    return "suppressed" if suppressed else "unsubscribed" if unsubscribed else None
+    found = driver(conn).execute(_HELD, {"store": row.store_id,
+                                         "email": str(row.payload.get("to", "")).lower()}).fetchone()
+    return None if found is None else found[0]
 
 
 MARKETING_GUARD = Guard(MARKETING_LOOK, marketing_held)
