@@ -296,12 +296,8 @@ def known_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones()) - {"localtime", "posixrules", "Factory"}
 
 
-def _loads(zone: str) -> bool:
-    return zone in known_zones()
-
-
 def _checked(zone: str | None) -> str | None:
-    return zone if zone is not None and _loads(zone) else None
+    return zone if zone is not None and zone in known_zones() else None
 
 
 # -- the API ---------------------------------------------------------------------------------------------------
@@ -333,7 +329,7 @@ def zone_for(country: str, area: str = "") -> str | None:
     area_key = _norm(area)
     area_key = area_key.removeprefix(code.casefold() + "-")  # "US-CA", "AU-NSW"
     by_area = _area_zones().get(code, {}).get(area_key) if area_key else None
-    if by_area is not None and _loads(by_area):
+    if by_area is not None and by_area in known_zones():
         return by_area
     if code in _DEFAULT_ZONE:
         return _checked(_DEFAULT_ZONE[code])

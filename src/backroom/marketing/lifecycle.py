@@ -56,8 +56,7 @@ def enroll_delivered(uow: MarketingUnitOfWork, flows: list[Flow], event: Recorde
         return []
     if order["status"] != "refunded":
         order = {**order, "status": "delivered"}  # this transaction writes the order's new status at its commit
-    objects = {"order": order, "customer": _customer(uow, order["email"])}
-    return [f.name for f in flows if enroll_customer(uow, f, order["email"], event.subject_id, objects)]
+    return _enroll_buyer(uow, flows, event.subject_id, order)
 
 
 def enroll_placed(uow: MarketingUnitOfWork, flows: list[Flow], event: RecordedEvent) -> list[str]:
@@ -71,8 +70,13 @@ def enroll_placed(uow: MarketingUnitOfWork, flows: list[Flow], event: RecordedEv
         return []
     if datetime.fromisoformat(order["placed_at"]) < uow.clock.now() - PLACED_RECENTLY:
         return []
+    return _enroll_buyer(uow, flows, event.subject_id, order)
+
+
+def _enroll_buyer(uow: MarketingUnitOfWork, flows: list[Flow], order_id: int, order: dict[str, Any]) -> list[str]:
+    """The order's buyer enters these flows, their conditions seeing the order and the customer; the names entered."""
     objects = {"order": order, "customer": _customer(uow, order["email"])}
-    return [f.name for f in flows if enroll_customer(uow, f, order["email"], event.subject_id, objects)]
+    return [f.name for f in flows if enroll_customer(uow, f, order["email"], order_id, objects)]
 
 
 def scan_lapsed(uow: MarketingUnitOfWork, flows: Iterable[Flow], batch: int = SCAN_BATCH) -> list[str]:
